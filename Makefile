@@ -1,0 +1,50 @@
+# predmaint — the same commands locally and in CI.
+SHELL := /bin/bash
+export PATH := $(CURDIR)/.venv/bin:$(PATH)
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+UV = $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
+
+# Telemetry off in every tool (also set by the code's entry points).
+export DO_NOT_TRACK := true
+export PREFECT_SERVER_ANALYTICS_ENABLED := false
+export MLFLOW_DISABLE_TELEMETRY := true
+export DVC_NO_ANALYTICS := 1
+export GX_ANALYTICS_ENABLED := False
+export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 120
+
+.DEFAULT_GOAL := help
+.PHONY: help setup lint format test demo reset clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(VENV)/.synced: uv.lock pyproject.toml
+	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 \
+		|| { echo "installing uv with pip"; $(PYTHON) -m pip install --quiet uv; }
+	$(UV) sync --frozen --python $(PYTHON)
+	@touch $@
+
+setup: $(VENV)/.synced ## Create .venv with uv, exactly from uv.lock
+
+lint: setup ## ruff + mypy
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: setup ## Apply ruff's fixes and formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+test: setup ## Run the whole test suite
+	$(BIN)/pytest
+
+demo: setup ## Run the main job end to end on embedded defaults
+	$(BIN)/predmaint demo
+
+reset: setup ## Remove generated state (data versions, mlruns, reports, logs); keeps the DVC cache
+	$(BIN)/predmaint reset --yes
+
+clean: ## Remove caches and the virtualenv
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,56 @@
+"""The ``predmaint`` command line: one subcommand per lifecycle step.
+
+Each area registers its commands from its own module, so the CLI stays a thin caller of the
+library. Every command reads params.yaml once (``--params`` or ``$PREDMAINT_PARAMS``) and stops
+with a message naming the file and key when it is invalid.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from predmaint.cli import data, model, monitor, quality, serve
+from predmaint.config import PARAMS_ENV, ConfigError, Params, load_params
+from predmaint.runtime import disable_telemetry
+
+app = typer.Typer(
+    name="predmaint",
+    help="Predictive-maintenance MLOps on AI4I 2020: data, gate, train, registry, serve, monitor.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    params: Annotated[
+        Path | None,
+        typer.Option("--params", envvar=PARAMS_ENV, help="The params file (default: ./params.yaml)."),
+    ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
+) -> None:
+    """Load params.yaml once and switch telemetry off for every tool."""
+    disable_telemetry()
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s"
+    )
+    ctx.obj = params
+
+
+def get(ctx: typer.Context) -> Params:
+    """Return the validated params for this invocation, or exit 2 with the reason."""
+    try:
+        return load_params(ctx.find_root().obj)
+    except ConfigError as exc:
+        typer.secho(str(exc), fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from None
+
+
+for area in (data, quality, model, serve, monitor):
+    area.register(app, get)

@@ -1,0 +1,19 @@
+"""Process-level switches applied by every entry point (CLI, flows, service), never on import."""
+
+from __future__ import annotations
+
+import os
+
+TELEMETRY_OPT_OUTS: dict[str, str] = {
+    "DO_NOT_TRACK": "true",
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "MLFLOW_DISABLE_TELEMETRY": "true",
+    "DVC_NO_ANALYTICS": "1",
+    "GX_ANALYTICS_ENABLED": "False",
+}
+
+
+def disable_telemetry() -> None:
+    """Turn telemetry off in GX, Prefect, DVC, MLflow and Evidently unless the user set it."""
+    for name, value in TELEMETRY_OPT_OUTS.items():
+        os.environ.setdefault(name, value)
