@@ -82,14 +82,6 @@ class SplitParams(_Section):
     batch_size: int = Field(gt=0)
 
 
-class FailureRules(_Section):
-    hdf_temp_diff_k: float
-    hdf_speed_rpm: float
-    pwf_power_low_w: float
-    pwf_power_high_w: float
-    osf_limit_minnm: dict[str, float]
-
-
 class SimulatorParams(_Section):
     seed: int
     rows: int = Field(gt=0)
@@ -103,20 +95,18 @@ class SimulatorParams(_Section):
     torque_mean_nm: float
     torque_sd_nm: float = Field(gt=0)
     tool_wear_min_per_type: dict[str, int]
-    twf_window_min: tuple[float, float]
     rnf_probability: float = Field(ge=0, le=1)
-    failure_rules: FailureRules
 
 
 class CleanParams(_Section):
     inconsistent_labels: Literal["drop", "keep"]
 
 
-class FeatureParams(_Section):
-    osf_limit_minnm: dict[str, float]
-    power_limits_w: tuple[float, float]
+class PhysicsParams(_Section):
     hdf_temp_diff_k: float
     hdf_speed_rpm: float
+    power_limits_w: tuple[float, float]
+    osf_limit_minnm: dict[str, float]
     twf_window_min: tuple[float, float]
 
 
@@ -216,7 +206,7 @@ class Params(_Section):
     split: SplitParams
     simulator: SimulatorParams
     clean: CleanParams
-    features: FeatureParams
+    physics: PhysicsParams
     model: ModelParams
     training: TrainingParams
     costs: CostParams
