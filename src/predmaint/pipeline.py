@@ -1,0 +1,76 @@
+"""The build graph is ``dvc.yaml``; this module lets orchestration run its stages one by one.
+
+Prefect does not keep a second copy of the DAG: the training flow asks DVC for the stages in
+dependency order and runs each with ``dvc repro --single-item <stage>``, so DVC decides what is
+stale (and skips the rest) while Prefect owns retries, logs and the gates between steps.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from graphlib import TopologicalSorter
+from pathlib import Path
+
+import yaml
+
+
+class StageError(RuntimeError):
+    """A DVC stage failed; the message carries its output."""
+
+
+@dataclass(frozen=True)
+class StageRun:
+    """What happened when a stage was reproduced."""
+
+    stage: str
+    ran: bool
+    output: str
+
+
+def stage_order(root: Path) -> list[str]:
+    """The stages of ``root/dvc.yaml`` in dependency order (an output before its consumers).
+
+    Raises:
+        graphlib.CycleError: The stages depend on each other in a cycle.
+    """
+    stages = yaml.safe_load((root / "dvc.yaml").read_text(encoding="utf-8"))["stages"]
+    producers: dict[str, str] = {}
+    for name, spec in stages.items():
+        for out in _paths(spec.get("outs", [])):
+            producers[out.rstrip("/")] = name
+    graph: dict[str, set[str]] = {name: set() for name in stages}
+    for name, spec in stages.items():
+        for dep in _paths(spec.get("deps", [])):
+            for out, producer in producers.items():
+                if producer != name and (dep == out or dep.startswith(out + "/") or out.startswith(dep + "/")):
+                    graph[name].add(producer)
+    return list(TopologicalSorter(graph).static_order())
+
+
+def _paths(entries: list[str | dict[str, object]]) -> list[str]:
+    return [e if isinstance(e, str) else next(iter(e)) for e in entries]
+
+
+def dvc_env() -> dict[str, str]:
+    """The environment for DVC subprocesses: this interpreter's scripts first on PATH."""
+    env = dict(os.environ)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env.setdefault("DVC_NO_ANALYTICS", "1")
+    return env
+
+
+def run_stage(root: Path, stage: str, force: bool = False) -> StageRun:
+    """Reproduce one stage with DVC (skipped by DVC when its inputs are unchanged).
+
+    Raises:
+        StageError: DVC exited non-zero.
+    """
+    cmd = ["dvc", "repro", "--single-item", stage] + (["--force"] if force else [])
+    done = subprocess.run(cmd, cwd=root, env=dvc_env(), capture_output=True, text=True, check=False)
+    output = done.stdout + done.stderr
+    if done.returncode != 0:
+        raise StageError(f"dvc stage {stage!r} failed (exit {done.returncode}):\n{output.strip()}")
+    return StageRun(stage=stage, ran=f"Running stage '{stage}'" in output, output=output)
