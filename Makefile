@@ -13,9 +13,11 @@ export MLFLOW_DISABLE_TELEMETRY := true
 export DVC_NO_ANALYTICS := 1
 export GX_ANALYTICS_ENABLED := False
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 120
+# Byte-code caching on: some machines set PYTHONDONTWRITEBYTECODE, which recompiles every import.
+unexport PYTHONDONTWRITEBYTECODE
 
 .DEFAULT_GOAL := help
-.PHONY: help setup lint format test demo reset clean
+.PHONY: help setup lint format test demo reset clean up down status
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -42,6 +44,15 @@ test: setup ## Run the whole test suite
 
 demo: setup ## Run the main job end to end on embedded defaults
 	$(BIN)/predmaint demo
+
+up: setup ## Start Prefect server, MLflow server, API and flow runner on 127.0.0.1
+	$(BIN)/predmaint stack up
+
+down: setup ## Stop every service started by `make up`
+	$(BIN)/predmaint stack down
+
+status: setup ## Show what runs and the URLs
+	$(BIN)/predmaint stack status
 
 reset: setup ## Remove generated state (data versions, mlruns, reports, logs); keeps the DVC cache
 	$(BIN)/predmaint reset --yes

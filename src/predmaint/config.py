@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from predmaint import schema
 
 PARAMS_ENV = "PREDMAINT_PARAMS"
 ENV_PREFIX = "PREDMAINT_"
@@ -42,6 +44,7 @@ class ProjectParams(_Section):
 
 
 class PathParams(_Section):
+    data_dir: Path
     raw_dir: Path
     raw_file: Path
     interim_dir: Path
@@ -82,24 +85,84 @@ class SplitParams(_Section):
     batch_size: int = Field(gt=0)
 
 
+class SpeedCurveParams(_Section):
+    """The torque → rotational speed characteristic (piecewise linear between the knots)."""
+
+    torque_nm: list[float] = Field(min_length=2)
+    speed_rpm: list[float] = Field(min_length=2)
+
+    @model_validator(mode="after")
+    def _check_knots(self) -> SpeedCurveParams:
+        if len(self.torque_nm) != len(self.speed_rpm):
+            raise ValueError("torque_nm and speed_rpm need the same number of knots")
+        if any(b <= a for a, b in zip(self.torque_nm, self.torque_nm[1:], strict=False)):
+            raise ValueError("torque_nm knots must be strictly increasing")
+        return self
+
+
+def _per_type(value: dict[str, Any], shares: bool = False) -> dict[str, Any]:
+    if set(value) != set(schema.PRODUCT_TYPES):
+        raise ValueError(f"needs exactly the product types {list(schema.PRODUCT_TYPES)}, got {sorted(value)}")
+    if shares and (min(value.values()) < 0 or abs(sum(value.values()) - 1.0) > 1e-6):
+        raise ValueError("shares must be non-negative and sum to 1")
+    return value
+
+
+class ScenarioParams(_Section):
+    """A named drift scenario: changes to the simulated process (unset fields change nothing)."""
+
+    description: str
+    air_temp_shift_k: float = 0.0
+    process_temp_follow: float = Field(default=1.0, ge=0, le=1)
+    type_mix: dict[str, float] | None = None
+    torque_bias_nm: float = 0.0
+    replacement_window_min: tuple[float, float] | None = None
+
+    @field_validator("type_mix")
+    @classmethod
+    def _mix(cls, value: dict[str, float] | None) -> dict[str, float] | None:
+        return None if value is None else _per_type(value, shares=True)
+
+
 class SimulatorParams(_Section):
     seed: int
     rows: int = Field(gt=0)
     type_mix: dict[str, float]
+    serial_offset: dict[str, int]
     air_temp_mean_k: float
     air_temp_sd_k: float = Field(gt=0)
     process_temp_offset_k: float
     process_temp_sd_k: float = Field(gt=0)
-    power_w: float = Field(gt=0)
+    process_air_corr: float = Field(ge=-1, le=1)
+    walk_block_rows: int = Field(gt=1)
+    speed_curve: SpeedCurveParams
     speed_noise_sd_rpm: float = Field(ge=0)
     torque_mean_nm: float
     torque_sd_nm: float = Field(gt=0)
+    torque_min_nm: float = Field(gt=0)
     tool_wear_min_per_type: dict[str, int]
+    replacement_window_min: tuple[float, float]
     rnf_probability: float = Field(ge=0, le=1)
+    scenarios: dict[str, ScenarioParams]
+
+    @field_validator("type_mix")
+    @classmethod
+    def _mix(cls, value: dict[str, float]) -> dict[str, float]:
+        return _per_type(value, shares=True)
+
+    @field_validator("serial_offset", "tool_wear_min_per_type")
+    @classmethod
+    def _types(cls, value: dict[str, int]) -> dict[str, int]:
+        return _per_type(value)
 
 
 class CleanParams(_Section):
     inconsistent_labels: Literal["drop", "keep"]
+    excluded_rows_file: str
+
+
+class QualityParams(_Section):
+    example_rows: int = Field(ge=0)
 
 
 class PhysicsParams(_Section):
@@ -126,6 +189,7 @@ class TrainingParams(_Section):
     validation_rows: int = Field(gt=0)
     threshold: float | None = Field(default=None, ge=0, le=1)
     threshold_grid_points: int = Field(gt=1)
+    importance_repeats: int = Field(ge=1)
 
 
 class CostParams(_Section):
@@ -161,19 +225,39 @@ class ServingParams(_Section):
     microbatch_max_size: int = Field(ge=1)
     microbatch_max_wait_ms: float = Field(ge=0)
     admin_token_env: str
+    explain_near_fraction: float = Field(gt=0, le=1)
+    access_log: bool
+    shutdown_timeout_s: float = Field(gt=0)
+    registry_timeout_s: float = Field(gt=0)
+    registry_max_retries: int = Field(ge=0)
 
 
 class MonitoringParams(_Section):
     window_rows: int = Field(gt=0)
-    drift_method: str
+    drift_method: Literal[
+        "wasserstein", "psi", "ks", "kl_div", "jensenshannon", "hellinger", "energy_distance"
+    ]
+    categorical_drift_method: Literal["jensenshannon", "psi", "chisquare", "kl_div", "hellinger", "TVD"]
     drift_threshold: float = Field(gt=0)
+    categorical_drift_threshold: float = Field(gt=0)
+    column_drift_thresholds: dict[str, float]
     drift_share_threshold: float = Field(gt=0, le=1)
     consecutive_windows: int = Field(ge=1)
     recall_drop: float = Field(ge=0)
     error_rate_ratio: float = Field(gt=0)
+    performance_confidence: float = Field(ge=0.5, lt=1)
     min_labelled_rows: int = Field(ge=0)
     cooldown_windows: int = Field(ge=0)
     min_new_labelled_rows: int = Field(ge=0)
+    decisions_log: Path
+
+    @field_validator("column_drift_thresholds")
+    @classmethod
+    def _feature_columns(cls, value: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(value) - set(schema.FEATURE_COLUMNS))
+        if unknown:
+            raise ValueError(f"not feature columns: {unknown}; valid: {list(schema.FEATURE_COLUMNS)}")
+        return value
     retrain_policy: Literal["expanding", "sliding"]
     sliding_window_rows: int = Field(gt=0)
     max_rows_for_drift: int = Field(gt=0)
@@ -206,6 +290,7 @@ class Params(_Section):
     split: SplitParams
     simulator: SimulatorParams
     clean: CleanParams
+    quality: QualityParams
     physics: PhysicsParams
     model: ModelParams
     training: TrainingParams

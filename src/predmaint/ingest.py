@@ -80,7 +80,7 @@ def from_simulator(params: Params) -> SourceResult:
     """Generate an AI4I-compatible table with the built-in simulator."""
     from predmaint.simulate import simulate
 
-    frame = simulate(params.simulator, rows=params.data.simulator_rows)
+    frame = simulate(params, rows=params.data.simulator_rows)
     payload = frame.to_csv(index=False, lineterminator="\n").encode()
     return SourceResult(
         "simulator",

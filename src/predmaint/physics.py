@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 
 from predmaint import schema
 from predmaint.config import PhysicsParams
@@ -44,7 +45,7 @@ def osf_limit(product_type: npt.ArrayLike, limits: Mapping[str, float]) -> Array
     return out
 
 
-def rule_flags(readings: Mapping[str, Any], rules: PhysicsParams) -> dict[str, npt.NDArray[np.bool_]]:
+def rule_flags(readings: pd.DataFrame | Mapping[str, Any], rules: PhysicsParams) -> dict[str, npt.NDArray[np.bool_]]:
     """The deterministic failure modes (HDF, PWF, OSF) as boolean arrays.
 
     Args:

@@ -15,6 +15,7 @@ import pandas as pd
 from predmaint import data, schema
 from predmaint.config import Params
 from predmaint.lineage import DataVersion, Manifest, file_md5
+from predmaint.quality.results import require_passing
 
 FEATURES_FILE = "features.csv"
 LABELS_FILE = "labels.csv"
@@ -79,8 +80,13 @@ def split(params: Params, source: Path | None = None) -> SplitResult:
     Args:
         params: The project parameters.
         source: The table to split; defaults to ``paths.raw_file``.
+
+    Raises:
+        GateError: The table's current content has no passing ``raw`` gate result
+            (``predmaint validate <file> --suite raw``); nothing is written.
     """
     src = source or params.path(params.paths.raw_file)
+    require_passing(params, src, "raw")
     manifest = Manifest(params.path(params.paths.manifest), params.root)
     parent = manifest.latest_for(src)
     if parent is None or parent.md5 != file_md5(src):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -57,3 +58,63 @@ def register(app: typer.Typer, get: Callable[[typer.Context], Params]) -> None:
                 f"{'  ' * depth}{'└─ ' if depth else ''}{v.version_id}  {v.path}  md5={v.md5}  "
                 f"rows={v.rows}  stage={v.stage}  git={v.git_commit[:10]}{dirty}  at={v.created_at}"
             )
+
+    @app.command()
+    def simulate(
+        ctx: typer.Context,
+        *,
+        rows: Annotated[
+            int | None, typer.Option(min=1, help="Rows to generate (default: simulator.rows in params.yaml).")
+        ] = None,
+        scenario: Annotated[
+            str | None,
+            typer.Option(
+                help="A drift scenario from simulator.scenarios (see --list-scenarios); none = baseline."
+            ),
+        ] = None,
+        seed: Annotated[
+            int | None, typer.Option(help="Random seed (default: simulator.seed in params.yaml).")
+        ] = None,
+        start_udi: Annotated[int, typer.Option(min=1, help="UDI of the first row (Product IDs follow).")] = 1,
+        out: Annotated[
+            Path | None,
+            typer.Option(help="CSV to write (default: paths.simulated_dir/SCENARIO_seedS_Nrows.csv)."),
+        ] = None,
+        list_scenarios: Annotated[
+            bool, typer.Option("--list-scenarios", help="Print the configured scenarios and exit.")
+        ] = False,
+    ) -> None:
+        """Generate AI4I-2020-shaped data with the physics simulator and record it in the manifest.
+
+        Random-walk temperatures, speed from torque, tool wear with replacement,
+        and the five failure modes by their rules. Same seed, same file.
+        """
+        from predmaint import data, schema
+        from predmaint.lineage import Manifest
+        from predmaint.simulate import simulate as run
+
+        params = get(ctx)
+        sim = params.simulator
+        if list_scenarios:
+            for name, spec in sim.scenarios.items():
+                typer.echo(f"{name}: {spec.description}")
+            return
+        n = sim.rows if rows is None else rows
+        used_seed = sim.seed if seed is None else seed
+        try:
+            frame = run(params, rows=n, scenario=scenario, seed=used_seed, start_udi=start_udi)
+        except ValueError as exc:
+            typer.secho(str(exc), fg=typer.colors.RED, err=True)
+            raise typer.Exit(2) from None
+        name = f"{scenario or 'baseline'}_seed{used_seed}_{n}rows.csv"
+        target = out if out is not None else params.path(params.paths.simulated_dir) / name
+        data.write_table(frame, target)
+        manifest = Manifest(params.path(params.paths.manifest), params.root)
+        version = manifest.record(
+            target,
+            stage="simulate",
+            rows=len(frame),
+            details={"scenario": scenario or "baseline", "seed": used_seed, "start_udi": start_udi},
+        )
+        failures = int(frame[schema.TARGET].sum())
+        typer.echo(f"{version.version_id}: {target} ({len(frame)} rows, {failures} failures)")

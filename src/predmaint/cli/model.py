@@ -1,13 +1,151 @@
-"""CLI commands of this area."""
+"""CLI commands for the model: train, evaluate, promote, rollback, reproduce."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 
 from predmaint.config import Params
 
 
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    typer.secho(message, fg=typer.colors.RED, err=True)
+    return typer.Exit(code)
+
+
+def _fmt(values: dict[str, Any], keys: tuple[str, ...]) -> str:
+    parts = []
+    for k in keys:
+        v = values.get(k)
+        parts.append(f"{k}={'n/a' if v is None else (f'{v:.4g}' if isinstance(v, float) else v)}")
+    return "  ".join(parts)
+
+
+SHOWN = ("f1", "pr_auc", "roc_auc", "precision", "recall", "expected_cost_per_1000")
+MODES = ("recall_TWF", "recall_HDF", "recall_PWF", "recall_OSF", "recall_RNF")
+
+
 def register(app: typer.Typer, get: Callable[[typer.Context], Params]) -> None:
-    """Add this area's commands to ``app``."""
+    """Add the model commands to ``app``."""
+
+    @app.command()
+    def train(
+        ctx: typer.Context,
+        data: Annotated[
+            Path | None, typer.Option(help="Training window CSV (default: paths.reference, the cleaned set).")
+        ] = None,
+    ) -> None:
+        """Fit the pipeline, pick the cost-optimal threshold, log to MLflow and register @challenger.
+
+        The last training.validation_rows rows of the window are never fitted on: they choose the
+        threshold and become the version's pinned holdout for `predmaint promote`.
+        """
+        from predmaint.train import TrainingDataError
+        from predmaint.train import train as run
+
+        try:
+            result = run(get(ctx), data_file=data)
+        except TrainingDataError as exc:
+            raise _fail(str(exc)) from None
+        m = result.metrics
+        typer.echo(f"registered version {result.version} (run {result.run_id}) as challenger")
+        typer.echo(f"threshold {result.threshold:.3f}; metadata {result.metadata_path}")
+        typer.echo(
+            "validation: " + _fmt({k[11:]: v for k, v in m.items() if k.startswith("validation_")}, SHOWN)
+        )
+        prod = {k[11:]: v for k, v in m.items() if k.startswith("production_")}
+        if prod:
+            typer.echo("production: " + _fmt(prod, SHOWN))
+            typer.echo("per mode:   " + _fmt(prod, MODES))
+
+    @app.command()
+    def evaluate(
+        ctx: typer.Context,
+        alias: Annotated[str | None, typer.Option(help="Registry alias (default: the challenger).")] = None,
+        version: Annotated[str | None, typer.Option(help="A version number instead of an alias.")] = None,
+    ) -> None:
+        """Score a registered version on the labelled production stream (offline).
+
+        Rows it was trained or validated on are left out. Writes reports/metrics/evaluate.json
+        (`dvc metrics show`) and evaluate_pr_curve.csv (`dvc plots show`), and logs offline_* metrics
+        to the version's MLflow run.
+        """
+        from predmaint.evaluate import evaluate_registered
+        from predmaint.registry import RegistryError
+
+        try:
+            values = evaluate_registered(get(ctx), alias=alias, version=version)
+        except (RegistryError, ValueError) as exc:
+            raise _fail(str(exc)) from None
+        typer.echo(f"version {values['version']} on {values['rows']} production rows:")
+        typer.echo("  " + _fmt(values, SHOWN))
+        typer.echo("  " + _fmt(values, MODES) + "  (n/a = no failures of that mode)")
+
+    @app.command()
+    def promote(
+        ctx: typer.Context,
+        window: Annotated[
+            Path | None,
+            typer.Option(
+                help="CSV of recent labelled production rows (features + labels) to add to the gate."
+            ),
+        ] = None,
+    ) -> None:
+        """Run the champion/challenger gate and move @champion if the challenger wins.
+
+        Both models are scored on the same rows: the challenger's pinned holdout plus WINDOW, minus
+        any row either model was fitted on. The rule (promotion.* in params.yaml): the primary metric
+        improves by at least min_gain, recall drops by at most recall_tolerance, minimums hold; the
+        first model needs only the minimums. Exit code 0 = promoted, 3 = refused.
+        """
+        from predmaint.data import read_table
+        from predmaint.registry import RegistryError
+        from predmaint.registry import promote as run
+
+        params = get(ctx)
+        frame = read_table(window) if window is not None else None
+        try:
+            decision = run(params, window=frame)
+        except (RegistryError, ValueError, KeyError) as exc:
+            raise _fail(str(exc)) from None
+        typer.echo(decision.summary)
+        typer.echo(f"gate rows: {decision.rows}")
+        if not decision.promoted:
+            raise typer.Exit(3)
+
+    @app.command()
+    def rollback(ctx: typer.Context) -> None:
+        """Move @champion back to the version the current champion replaced."""
+        from predmaint.registry import RegistryError
+        from predmaint.registry import rollback as run
+
+        try:
+            result = run(get(ctx))
+        except RegistryError as exc:
+            raise _fail(str(exc)) from None
+        typer.echo(f"champion rolled back: v{result.from_version} -> v{result.to_version}")
+
+    @app.command()
+    def reproduce(
+        ctx: typer.Context, version: Annotated[str, typer.Argument(help="The registered model version.")]
+    ) -> None:
+        """Re-train VERSION from its recorded params and data and verify identical results.
+
+        The data is found by md5 (workspace, then the DVC cache, then the DVC remote). Threshold,
+        validation metrics and holdout predictions must match exactly; otherwise the differences are
+        printed and the exit code is 1.
+        """
+        from predmaint.registry import RegistryError
+        from predmaint.reproduce import reproduce as run
+
+        try:
+            report = run(get(ctx), version)
+        except RegistryError as exc:
+            raise _fail(str(exc)) from None
+        if report.ok:
+            typer.echo(f"version {version} reproduced exactly (data from {report.data_source})")
+            return
+        raise _fail(f"version {version} NOT reproduced:\n" + "\n".join(report.differences))

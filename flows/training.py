@@ -1,0 +1,71 @@
+"""`training-pipeline`: the DVC stages in order as Prefect tasks, then the promotion gate.
+
+The stages are not listed here: they come from dvc.yaml (``predmaint.pipeline.stage_order``), and
+each task runs ``dvc repro --single-item <stage>`` so DVC skips what is up to date.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from prefect import flow, get_run_logger, task
+
+from flows.common import project_params
+from predmaint.config import Params
+from predmaint.pipeline import run_stage, stage_order
+
+
+@task(name="dvc-stage", task_run_name="dvc-{stage}")
+def dvc_stage(params: Params, stage: str, force: bool = False) -> bool:
+    """Reproduce one DVC stage; True when it ran, False when DVC found it up to date."""
+    result = run_stage(params.root, stage, force=force)
+    get_run_logger().info("%s: %s", stage, "ran" if result.ran else "up to date, skipped")
+    return result.ran
+
+
+@task(name="promotion-gate")
+def promotion_gate(params: Params) -> dict[str, Any]:
+    """Champion vs challenger on the same data; promote only if the gate passes."""
+    from predmaint.registry import promote
+
+    decision = promote(params)
+    get_run_logger().info("promotion: %s", decision)
+    return decision.as_dict()
+
+
+@task(name="notify-service", retries=2, retry_delay_seconds=2)
+def notify_service(url: str, token: str) -> int:
+    """Ask a running service to load the champion now instead of waiting for its poll."""
+    resp = httpx.post(f"{url.rstrip('/')}/admin/reload", headers={"Authorization": f"Bearer {token}"}, timeout=60)
+    resp.raise_for_status()
+    return resp.status_code
+
+
+@flow(name="training-pipeline", log_prints=True)
+def training_pipeline(
+    params_path: str | None = None,
+    force: bool = False,
+    service_url: str | None = None,
+    reason: str = "manual",
+) -> dict[str, Any]:
+    """ingest → validate → split → clean → train → evaluate (dvc.yaml), then the promotion gate.
+
+    Args:
+        params_path: The params file (default: ``$PREDMAINT_PARAMS`` or ./params.yaml).
+        force: Re-run every stage even when DVC finds it up to date.
+        service_url: A running predmaint API to notify after a promotion (optional).
+        reason: Why this run started (shown in logs and the result).
+    """
+    params = project_params(params_path)
+    retries = params.orchestration.task_retries
+    stage = dvc_stage.with_options(retries=retries, retry_delay_seconds=params.orchestration.task_retry_delay_s)
+    ran = {name: stage(params, name, force) for name in stage_order(params.root)}
+    decision = promotion_gate(params)
+    if service_url and decision.get("promoted"):
+        import os
+
+        token = os.environ.get(params.serving.admin_token_env, "")
+        if token:
+            notify_service(service_url, token)
+    return {"reason": reason, "stages_ran": ran, "promotion": decision}

@@ -1,0 +1,68 @@
+"""CLI commands that span the lifecycle: demo and reset."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+import typer
+
+from predmaint.config import Params
+
+
+def register(app: typer.Typer, get: Callable[[typer.Context], Params]) -> None:
+    """Add the lifecycle commands to ``app``."""
+
+    @app.command()
+    def reset(
+        ctx: typer.Context,
+        yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    ) -> None:
+        """Remove generated state (data versions, MLflow store, reports, logs). Keeps the DVC cache."""
+        from predmaint.workspace import generated_paths
+        from predmaint.workspace import reset as run
+
+        params = get(ctx)
+        present = [p for p in generated_paths(params) if p.exists()]
+        if not present:
+            typer.echo("nothing to reset")
+            return
+        for path in present:
+            typer.echo(f"  {path.relative_to(params.root) if path.is_relative_to(params.root) else path}")
+        if not yes:
+            typer.confirm("Remove these?", abort=True)
+        run(params)
+        typer.echo(f"removed {len(present)} paths; `dvc checkout` restores data versions from the DVC cache")
+
+    stack = typer.Typer(
+        help="The local multi-service stack (Prefect, MLflow, API, flow runner) on 127.0.0.1."
+    )
+    app.add_typer(stack, name="stack")
+
+    @stack.command("up")
+    def stack_up(ctx: typer.Context) -> None:
+        """Start the services that are not running; say so for those already up."""
+        from predmaint.stack import StackError, up
+
+        try:
+            for line in up(get(ctx)):
+                typer.echo(line)
+        except StackError as exc:
+            typer.secho(f"{exc}\nrun `make down` to stop what did start", fg=typer.colors.RED, err=True)
+            raise typer.Exit(1) from None
+
+    @stack.command("down")
+    def stack_down(ctx: typer.Context) -> None:
+        """Stop every service of the stack; nothing is left running."""
+        from predmaint.stack import down
+
+        for line in down(get(ctx)):
+            typer.echo(line)
+
+    @stack.command("status")
+    def stack_status(ctx: typer.Context) -> None:
+        """Show which services run, their PIDs and URLs."""
+        from predmaint.stack import status
+
+        for line in status(get(ctx)):
+            typer.echo(line)

@@ -1,0 +1,101 @@
+"""Where monitoring's inputs come from: the reference table, the window, the champion's baseline.
+
+The I/O edge of the package: the CLI and the monitoring flow call these, the pure functions in
+:mod:`predmaint.monitoring.summary` and :mod:`predmaint.monitoring.trigger` never read files.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from predmaint import data, schema
+from predmaint.config import Params
+from predmaint.monitoring import window as w
+from predmaint.monitoring.performance import baseline_from_metrics
+
+LOG_WINDOW = "log"
+
+
+@dataclass(frozen=True)
+class Champion:
+    """What monitoring needs of the serving model: its scores, threshold and training baseline."""
+
+    version: str
+    threshold: float
+    baseline: dict[str, float]
+    model: Any
+
+    def score(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """``frame`` with the model's ``prediction``/``decision``/``threshold`` columns added."""
+        return w.with_predictions(frame, self.model.predict_proba(frame), self.threshold)
+
+
+def reference_path(params: Params) -> Path:
+    """``paths.reference`` (cleaned training data), else ``paths.reference_raw``.
+
+    Raises:
+        FileNotFoundError: Neither exists; the message names both.
+    """
+    for candidate in (params.paths.reference, params.paths.reference_raw):
+        path = params.path(candidate)
+        if path.is_file():
+            return path
+    raise FileNotFoundError(
+        f"no reference data at {params.path(params.paths.reference)} or "
+        f"{params.path(params.paths.reference_raw)} (run `predmaint ingest` and `predmaint split`)"
+    )
+
+
+def load_reference(params: Params, path: Path | None = None) -> pd.DataFrame:
+    """Read the reference table (features and labels)."""
+    return data.read_table(path or reference_path(params), required=schema.FEATURE_COLUMNS)
+
+
+def load_window(params: Params, source: str, rows: int | None = None) -> pd.DataFrame:
+    """The window to monitor: a CSV file, or the newest ``rows`` predictions of the prediction log.
+
+    Args:
+        params: The project parameters.
+        source: A CSV path (AI4I columns, optional ``prediction``/``decision``/``target``) or ``"log"``.
+        rows: Rows to take from the log (default ``monitoring.window_rows``); ignored for a CSV.
+
+    Raises:
+        FileNotFoundError: The CSV does not exist, or the log holds no predictions yet.
+    """
+    if source == LOG_WINDOW:
+        from predmaint.service.predlog import read_window
+
+        log = params.path(params.paths.prediction_log)
+        frame = read_window(log, limit=rows or params.monitoring.window_rows)
+        if frame.empty:
+            raise FileNotFoundError(f"the prediction log {log} holds no predictions yet")
+        return frame
+    path = Path(source)
+    if not path.is_file():
+        raise FileNotFoundError(f"window file not found: {path}")
+    return data.read_table(path, required=schema.FEATURE_COLUMNS)
+
+
+def load_baseline(path: Path) -> dict[str, float]:
+    """A training baseline from a JSON file of metrics (e.g. a model's ``metadata.json`` metrics)."""
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    metrics = doc.get("metrics", {}).get("validation", doc) if isinstance(doc, dict) else doc
+    return baseline_from_metrics(metrics)
+
+
+def champion(params: Params) -> Champion:
+    """The champion model with its validation metrics as the training baseline.
+
+    Raises:
+        predmaint.registry.RegistryError: There is no champion in the registry.
+    """
+    from predmaint.registry import load_model
+
+    loaded = load_model(params)
+    baseline = baseline_from_metrics(loaded.metadata["metrics"]["validation"])
+    return Champion(version=loaded.version, threshold=loaded.threshold, baseline=baseline, model=loaded)

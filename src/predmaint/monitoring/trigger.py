@@ -1,0 +1,245 @@
+"""The retraining trigger: a policy over the history of monitored windows, every decision recorded.
+
+Rules (any one fires), from the ``monitoring`` section of params.yaml:
+
+- **drift**: drift share ≥ ``drift_share_threshold`` in ``consecutive_windows`` windows in a row
+  (counted since the last retrain: a new model resets the streak);
+- **recall**: with ≥ ``min_labelled_rows`` labelled rows, recall is lower than the training recall
+  by more than ``recall_drop``, judged on the one-sided Wilson upper bound at
+  ``performance_confidence`` (so ten labelled failures with one miss do not fire);
+- **error rate**: with ≥ ``min_labelled_rows`` labelled rows, the error rate's Wilson lower bound
+  exceeds ``error_rate_ratio`` × the training error rate.
+
+Gates (all must pass for a rule to fire): ``cooldown_windows`` windows must have passed since the
+last retrain, and ``min_new_labelled_rows`` labelled rows must have arrived since it (a retrain
+needs new labels to learn from). A fired decision counts as a retrain. Windows are taken to be
+disjoint; deciding a window id again supersedes its earlier decision unless that one fired.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from predmaint.config import MonitoringParams
+from predmaint.monitoring.performance import wilson_bound
+from predmaint.monitoring.summary import MonitoringSummary
+
+YES, NO = "yes", "no"
+DECISION_COLUMNS: tuple[str, ...] = (
+    "window_id", "decided_at", "window_start", "window_end", "rows", "labelled_rows",
+    "drift_share", "drift_share_threshold", "drifted_features", "consecutive_drift_windows",
+    "error_rate", "training_error_rate", "error_rate_ratio", "recall", "training_recall",
+    "new_labelled_rows", "windows_since_retrain", "model_versions", "fire", "rules_met",
+    "blocked_by", "reasons", "report",
+)  # fmt: skip
+
+
+@dataclass
+class TriggerDecision:
+    """Whether to retrain after a window, and why (or why not)."""
+
+    window_id: str
+    fire: bool
+    reasons: list[str]
+    rules_met: list[str] = field(default_factory=list)
+    blocked_by: list[str] = field(default_factory=list)
+    consecutive_drift_windows: int = 0
+    windows_since_retrain: int | None = None
+    new_labelled_rows: int = 0
+    decided_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+
+    def to_row(self, summary: MonitoringSummary) -> dict[str, Any]:
+        """The ``decisions.csv`` row of this decision for ``summary``'s window."""
+        return {
+            "window_id": self.window_id,
+            "decided_at": self.decided_at,
+            "window_start": summary.window_start or "",
+            "window_end": summary.window_end or "",
+            "rows": summary.rows,
+            "labelled_rows": summary.labelled_rows,
+            "drift_share": round(summary.drift_share, 4),
+            "drift_share_threshold": summary.drift_share_threshold,
+            "drifted_features": "; ".join(summary.drifted),
+            "consecutive_drift_windows": self.consecutive_drift_windows,
+            "error_rate": _fmt(summary.production.get("error_rate")),
+            "training_error_rate": _fmt(summary.training.get("error_rate")),
+            "error_rate_ratio": _fmt(summary.ratio.get("error_rate")),
+            "recall": _fmt(summary.production.get("recall")),
+            "training_recall": _fmt(summary.training.get("recall")),
+            "new_labelled_rows": self.new_labelled_rows,
+            "windows_since_retrain": "" if self.windows_since_retrain is None else self.windows_since_retrain,
+            "model_versions": "; ".join(summary.model_versions),
+            "fire": YES if self.fire else NO,
+            "rules_met": "; ".join(self.rules_met),
+            "blocked_by": "; ".join(self.blocked_by),
+            "reasons": " | ".join(self.reasons),
+            "report": summary.files.get("drift_html", ""),
+        }
+
+
+def _fmt(value: Any) -> Any:
+    return "" if value is None else round(float(value), 4)
+
+
+def _state(history: pd.DataFrame, window_id: str) -> pd.DataFrame:
+    """History rows that still count: earlier non-fired decisions of this window are superseded."""
+    if history.empty:
+        return history
+    superseded = (history["window_id"].astype(str) == window_id) & (history["fire"] != YES)
+    return history[~superseded].reset_index(drop=True)
+
+
+def decide(
+    summary: MonitoringSummary,
+    history: pd.DataFrame,
+    policy: MonitoringParams,
+    new_labelled_rows: int | None = None,
+) -> TriggerDecision:
+    """Apply the trigger policy to a window given the earlier decisions.
+
+    Args:
+        summary: The window's monitoring summary.
+        history: Earlier decisions (:func:`read_decisions`), oldest first.
+        policy: The ``monitoring`` section of params.yaml.
+        new_labelled_rows: Labelled rows that arrived since the last retrain, if the caller knows
+            them (e.g. from the prediction log); otherwise summed over the windows since then.
+
+    Returns:
+        The decision with the rules met, the gates that blocked it and a reason for each.
+    """
+    past = _state(history, summary.window_id)
+    fired = [i for i, f in enumerate(past["fire"].astype(str)) if f == YES] if not past.empty else []
+    windows_since_retrain: int | None = None
+    since = past
+    if fired:
+        since = past.iloc[fired[-1] + 1 :]
+        same = str(past.iloc[fired[-1]]["window_id"]) == summary.window_id
+        windows_since_retrain = 0 if same else since["window_id"].nunique() + 1
+    since = since.drop_duplicates("window_id", keep="last") if not since.empty else since
+    if new_labelled_rows is None:
+        counted = pd.to_numeric(since["labelled_rows"]).sum() if not since.empty else 0
+        new_labelled_rows = int(counted) + summary.labelled_rows
+    streak = 0
+    shares = pd.to_numeric(since["drift_share"]).tolist() if not since.empty else []
+    for share in reversed(shares):
+        if share < policy.drift_share_threshold:
+            break
+        streak += 1
+    drifting = summary.drift_share >= policy.drift_share_threshold
+    streak = streak + 1 if drifting else 0
+
+    rules, reasons = _rules(summary, policy, streak)
+    blocked: list[str] = []
+    if windows_since_retrain is not None and windows_since_retrain <= policy.cooldown_windows:
+        blocked.append("cooldown")
+        reasons.append(
+            f"cooldown: {windows_since_retrain} window(s) since the last retrain "
+            f"(needs > {policy.cooldown_windows})"
+        )
+    if new_labelled_rows < policy.min_new_labelled_rows:
+        blocked.append("new_labels")
+        reasons.append(
+            f"{new_labelled_rows} new labelled rows since the last retrain "
+            f"(needs ≥ {policy.min_new_labelled_rows})"
+        )
+    fire = bool(rules) and not blocked
+    if rules and blocked:
+        reasons.insert(0, f"not fired although {', '.join(rules)} met: blocked by {', '.join(blocked)}")
+    return TriggerDecision(
+        window_id=summary.window_id,
+        fire=fire,
+        reasons=reasons,
+        rules_met=rules,
+        blocked_by=blocked,
+        consecutive_drift_windows=streak,
+        windows_since_retrain=windows_since_retrain,
+        new_labelled_rows=new_labelled_rows,
+    )
+
+
+def _rules(summary: MonitoringSummary, policy: MonitoringParams, streak: int) -> tuple[list[str], list[str]]:
+    rules: list[str] = []
+    reasons: list[str] = []
+    drifted = ", ".join(
+        f"{c} {v['score']:.3g} ≥ {v['threshold']:.3g}" for c, v in summary.columns.items() if v.get("drifted")
+    )
+    share = f"drift share {summary.drift_share:.2f} (threshold {policy.drift_share_threshold:.2f})"
+    if streak >= policy.consecutive_windows:
+        rules.append("drift")
+        reasons.append(f"drift: {share} for {streak} consecutive window(s); drifted: {drifted}")
+    elif streak:
+        reasons.append(
+            f"{share}, {streak} of {policy.consecutive_windows} consecutive windows; drifted: {drifted}"
+        )
+    else:
+        reasons.append(f"no drift: {share}")
+
+    prod, train = summary.production, summary.training
+    labelled = summary.labelled_rows
+    if labelled < policy.min_labelled_rows or prod.get("errors") is None:
+        need = policy.min_labelled_rows
+        reasons.append(f"performance not judged: {labelled} labelled rows (needs ≥ {need})")
+        return rules, reasons
+    conf = policy.performance_confidence
+    positives, tp = int(prod["positives"] or 0), int(prod["tp"] or 0)
+    upper = wilson_bound(tp, positives, conf, upper=True)
+    floor = train["recall"] - policy.recall_drop
+    if upper is None:
+        reasons.append("recall not judged: no labelled failures in the window")
+    elif upper < floor:
+        rules.append("recall")
+        reasons.append(
+            f"recall: {tp}/{positives} = {prod['recall']:.2f}, upper bound {upper:.2f} < training "
+            f"{train['recall']:.2f} - {policy.recall_drop:.2f}"
+        )
+    else:
+        reasons.append(f"recall ok: {tp}/{positives}, upper bound {upper:.2f} ≥ {floor:.2f}")
+    lower = wilson_bound(int(prod["errors"]), labelled, conf, upper=False) or 0.0
+    limit = policy.error_rate_ratio * train["error_rate"]
+    if lower > limit:
+        rules.append("error_rate")
+        reasons.append(
+            f"error rate: {prod['error_rate']:.3f}, lower bound {lower:.3f} > {policy.error_rate_ratio:g} × "
+            f"training {train['error_rate']:.3f}"
+        )
+    else:
+        reasons.append(f"error rate ok: {prod['error_rate']:.3f}, lower bound {lower:.3f} ≤ {limit:.3f}")
+    return rules, reasons
+
+
+def read_decisions(path: Path) -> pd.DataFrame:
+    """Earlier decisions from ``decisions.csv`` (an empty frame when there are none).
+
+    Raises:
+        ValueError: The file lacks columns the policy needs; the message names the file and them.
+    """
+    if not path.exists() or path.stat().st_size == 0:
+        return pd.DataFrame(columns=list(DECISION_COLUMNS))
+    frame = pd.read_csv(path, dtype={"window_id": str, "fire": str}, keep_default_na=False)
+    missing = [c for c in ("window_id", "labelled_rows", "drift_share", "fire") if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{path}: missing column(s) {', '.join(missing)}")
+    return frame
+
+
+def append_decision(path: Path, decision: TriggerDecision, summary: MonitoringSummary) -> Path:
+    """Append one decision row to ``decisions.csv`` (header written on first use)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    row = pd.DataFrame([decision.to_row(summary)], columns=list(DECISION_COLUMNS))
+    new = not path.exists() or path.stat().st_size == 0
+    row.to_csv(path, mode="a", header=new, index=False, lineterminator="\n")
+    return path
+
+
+def decide_and_record(
+    summary: MonitoringSummary, policy: MonitoringParams, path: Path, new_labelled_rows: int | None = None
+) -> TriggerDecision:
+    """Read the history at ``path``, :func:`decide`, and append the decision to it."""
+    decision = decide(summary, read_decisions(path), policy, new_labelled_rows)
+    append_decision(path, decision, summary)
+    return decision

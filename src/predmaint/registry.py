@@ -1,0 +1,298 @@
+"""The MLflow model registry: load by alias, metadata.json, promotion gate and rollback.
+
+Aliases only (``champion`` serves, ``challenger`` is the newest candidate); the deprecated stage API
+is never used. Every decision is tagged on the versions involved and appended to
+``paths.promotions_log``.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from predmaint import evaluate, features, schema
+from predmaint.config import Params
+from predmaint.promotion import PromotionDecision, decide, gate_rows
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
+    from mlflow.entities.model_registry import ModelVersion
+
+METADATA_FILE = "metadata.json"
+HOLDOUT_ARTIFACT = "holdout/holdout.csv"
+HOLDOUT_PREDICTIONS_ARTIFACT = "holdout/predictions.csv"
+LOG_FIELDS = (
+    "timestamp",
+    "action",
+    "challenger_version",
+    "champion_version",
+    "promoted",
+    "primary_metric",
+    "challenger_value",
+    "champion_value",
+    "gate_rows",
+    "reasons",
+)
+
+
+class RegistryError(RuntimeError):
+    """The registry lacks what a command needs (no such alias, version or previous champion)."""
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A registered model version ready to score: the fitted pipeline and its decision threshold."""
+
+    pipeline: Any
+    name: str
+    version: str
+    alias: str | None
+    run_id: str
+    threshold: float
+    metadata: dict[str, Any]
+
+    def predict_proba(self, frame: pd.DataFrame) -> Any:
+        """Failure probability for each row of an AI4I-shaped frame."""
+        return self.pipeline.predict_proba(features.model_input(frame))[:, 1]
+
+
+@dataclass(frozen=True)
+class RollbackResult:
+    """The champion before and after a rollback."""
+
+    from_version: str
+    to_version: str
+
+
+def client(params: Params) -> MlflowClient:
+    """An MLflow client on ``params.tracking_uri`` (also set as the process default)."""
+    import mlflow
+    from mlflow import MlflowClient
+
+    mlflow.set_tracking_uri(params.tracking_uri)
+    return MlflowClient(tracking_uri=params.tracking_uri)
+
+
+def resolve(params: Params, alias: str | None = None, version: str | None = None) -> ModelVersion:
+    """The model version named by ``version``, else by ``alias`` (default: the champion alias).
+
+    Raises:
+        RegistryError: The alias or version does not exist.
+    """
+    from mlflow.exceptions import MlflowException
+
+    c, name = client(params), params.mlflow.registered_model
+    try:
+        if version is not None:
+            return c.get_model_version(name, str(version))
+        return c.get_model_version_by_alias(name, alias or params.mlflow.champion_alias)
+    except MlflowException as exc:
+        what = (
+            f"version {version}" if version is not None else f"alias @{alias or params.mlflow.champion_alias}"
+        )
+        raise RegistryError(f"model {name!r} has no {what} at {params.tracking_uri}") from exc
+
+
+def read_metadata(params: Params, run_id: str) -> dict[str, Any]:
+    """The metadata.json logged with the run of a model version."""
+    import mlflow
+
+    return dict(mlflow.artifacts.load_dict(f"runs:/{run_id}/{METADATA_FILE}"))
+
+
+def load_model(params: Params, alias: str | None = None, version: str | None = None) -> LoadedModel:
+    """Load a registered pipeline with its threshold and metadata.
+
+    Args:
+        params: The project parameters.
+        alias: Registry alias; defaults to ``mlflow.champion_alias`` when ``version`` is not given.
+        version: An explicit version number instead of an alias.
+
+    Raises:
+        RegistryError: The alias or version does not exist.
+    """
+    import mlflow.sklearn
+
+    mv = resolve(params, alias, version)
+    name = params.mlflow.registered_model
+    uri = (
+        f"models:/{name}/{mv.version}"
+        if version is not None
+        else f"models:/{name}@{alias or params.mlflow.champion_alias}"
+    )
+    pipeline = mlflow.sklearn.load_model(uri)
+    metadata = read_metadata(params, str(mv.run_id))
+    threshold = float(mv.tags.get("threshold", metadata["threshold"]))
+    used_alias = None if version is not None else (alias or params.mlflow.champion_alias)
+    return LoadedModel(pipeline, name, str(mv.version), used_alias, str(mv.run_id), threshold, metadata)
+
+
+def metadata_path(params: Params, version: str) -> Path:
+    """``paths.models_dir/<registered model>/v<version>/metadata.json``."""
+    return (
+        params.path(params.paths.models_dir) / params.mlflow.registered_model / f"v{version}" / METADATA_FILE
+    )
+
+
+def write_metadata(params: Params, metadata: dict[str, Any]) -> Path:
+    """Write a version's metadata.json beside the model and return its path."""
+    path = metadata_path(params, str(metadata["version"]))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(metadata, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
+    return path
+
+
+def load_holdout(params: Params, run_id: str) -> pd.DataFrame:
+    """The pinned holdout rows (chronological validation slice) logged with a training run."""
+    import mlflow
+
+    local = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=HOLDOUT_ARTIFACT)
+    return pd.read_csv(local)
+
+
+def _fitted_range(metadata: dict[str, Any]) -> tuple[int, int]:
+    low, high = metadata["data"]["fit_udi_range"]
+    return int(low), int(high)
+
+
+def _score(model: LoadedModel, rows: pd.DataFrame, params: Params) -> dict[str, Any]:
+    proba = model.predict_proba(rows)
+    return evaluate.metrics(
+        rows[schema.TARGET], proba, model.threshold, params.costs, rows[list(schema.FAILURE_MODES)]
+    )
+
+
+def promote(params: Params, window: pd.DataFrame | None = None) -> PromotionDecision:
+    """Run the promotion gate: move ``champion`` to the challenger if it is better on the same rows.
+
+    Args:
+        params: The project parameters (``promotion`` holds the rule).
+        window: The most recent labelled production rows (features + labels, with ``UDI``), if any.
+
+    Returns:
+        The decision with its reasons; also tagged on both versions and appended to the log.
+
+    Raises:
+        RegistryError: There is no challenger.
+    """
+    challenger = load_model(params, alias=params.mlflow.challenger_alias)
+    champion = _champion_or_none(params)
+    ranges = [_fitted_range(challenger.metadata)]
+    if champion is not None:
+        ranges.append(_fitted_range(champion.metadata))
+    rows = gate_rows(load_holdout(params, challenger.run_id), window, ranges)
+    chall_metrics = _score(challenger, rows, params)
+    champ_metrics = _score(champion, rows, params) if champion is not None else None
+    if champion is not None and champion.version == challenger.version:
+        promoted, reasons = False, [f"v{challenger.version} is already the champion"]
+    else:
+        promoted, reasons = decide(params.promotion, chall_metrics, champ_metrics)
+    decision = PromotionDecision(
+        promoted=promoted,
+        challenger=challenger.version,
+        champion=champion.version if champion is not None else None,
+        reasons=tuple(reasons),
+        primary_metric=params.promotion.primary_metric,
+        rows=len(rows),
+        challenger_metrics=chall_metrics,
+        champion_metrics=champ_metrics,
+    )
+    _record(params, decision)
+    return decision
+
+
+def _champion_or_none(params: Params) -> LoadedModel | None:
+    try:
+        return load_model(params, alias=params.mlflow.champion_alias)
+    except RegistryError:
+        return None
+
+
+def _record(params: Params, d: PromotionDecision) -> None:
+    c, name = client(params), params.mlflow.registered_model
+    stamp = datetime.now(UTC).isoformat(timespec="seconds")
+    if d.promoted:
+        c.set_registered_model_alias(name, params.mlflow.champion_alias, d.challenger)
+        c.set_model_version_tag(name, d.challenger, "promoted_at", stamp)
+        c.set_model_version_tag(name, d.challenger, "previous_champion", d.champion or "")
+    for version in filter(None, (d.challenger, d.champion)):
+        c.set_model_version_tag(name, version, "gate_decision", "promoted" if d.promoted else "refused")
+        c.set_model_version_tag(name, version, "gate_reasons", d.summary[:4900])
+        c.set_model_version_tag(name, version, "gate_at", stamp)
+    metric = d.primary_metric
+    _append_log(
+        params,
+        {
+            "timestamp": stamp,
+            "action": "promote",
+            "challenger_version": d.challenger,
+            "champion_version": d.champion or "",
+            "promoted": str(d.promoted).lower(),
+            "primary_metric": metric,
+            "challenger_value": d.challenger_metrics.get(metric),
+            "champion_value": (d.champion_metrics or {}).get(metric, ""),
+            "gate_rows": d.rows,
+            "reasons": "; ".join(d.reasons),
+        },
+    )
+
+
+def _append_log(params: Params, row: dict[str, Any]) -> None:
+    path = params.path(params.paths.promotions_log)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    new = not path.exists()
+    with path.open("a", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=LOG_FIELDS, lineterminator="\n")
+        if new:
+            writer.writeheader()
+        writer.writerow(row)
+
+
+def previous_champion(params: Params, version: str) -> str | None:
+    """The champion that ``version`` replaced: its ``previous_champion`` tag, else the promotions log."""
+    c = client(params)
+    tag = c.get_model_version(params.mlflow.registered_model, version).tags.get("previous_champion")
+    if tag:
+        return tag
+    path = params.path(params.paths.promotions_log)
+    if not path.exists():
+        return None
+    with path.open(newline="", encoding="utf-8") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["action"] == "promote" and r["promoted"] == "true"]
+    found = [r["champion_version"] for r in rows if r["challenger_version"] == version]
+    return (found[-1] or None) if found else None
+
+
+def rollback(params: Params) -> RollbackResult:
+    """Move ``champion`` back to the version the current champion replaced.
+
+    Raises:
+        RegistryError: There is no champion, or it has no recorded predecessor.
+    """
+    current = resolve(params, alias=params.mlflow.champion_alias)
+    target = previous_champion(params, str(current.version))
+    if not target:
+        raise RegistryError(f"champion v{current.version} has no previous champion to roll back to")
+    c, name = client(params), params.mlflow.registered_model
+    stamp = datetime.now(UTC).isoformat(timespec="seconds")
+    c.set_registered_model_alias(name, params.mlflow.champion_alias, target)
+    c.set_model_version_tag(name, str(current.version), "rolled_back_at", stamp)
+    c.set_model_version_tag(name, target, "restored_by_rollback_at", stamp)
+    _append_log(
+        params,
+        {
+            "timestamp": stamp,
+            "action": "rollback",
+            "challenger_version": target,
+            "champion_version": str(current.version),
+            "promoted": "true",
+            "reasons": f"rollback: champion v{current.version} -> v{target}",
+        },
+    )
+    return RollbackResult(from_version=str(current.version), to_version=target)

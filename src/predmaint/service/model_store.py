@@ -1,0 +1,291 @@
+"""The model the service is serving, and how it changes without a failed request.
+
+:class:`ModelStore` holds one :class:`ServedModel`. New versions are loaded and checked on a
+background thread (the poll of the champion alias, or an admin reload), then swapped in with one
+reference assignment: a micro-batch takes the reference once, so requests in flight finish on
+the model they started with and the next batch uses the new one. A registry that cannot be
+reached never stops serving: the error is kept for ``/ready`` and logged, and the poll retries.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from predmaint import features, schema
+from predmaint.service import deployment_log
+
+log = logging.getLogger(__name__)
+
+
+class Registry(Protocol):
+    """Where model versions come from: the version behind the served alias, and loading one."""
+
+    alias: str
+
+    def resolve(self) -> str:
+        """Return the version the alias points at now (LookupError if it points nowhere)."""
+
+    def load(self, version: str) -> Any:
+        """Return the loaded model (``predmaint.registry.LoadedModel``) of ``version``."""
+
+
+class MlflowRegistry:
+    """The MLflow model registry of ``params`` (tracking URI, registered name, champion alias)."""
+
+    def __init__(self, params: Any) -> None:
+        self.params = params
+        self.name: str = params.mlflow.registered_model
+        self.alias: str = params.mlflow.champion_alias
+
+    def resolve(self) -> str:
+        """The version behind the champion alias (raises if the registry cannot answer)."""
+        from mlflow import MlflowClient
+        from mlflow.exceptions import MlflowException
+
+        client = MlflowClient(tracking_uri=self.params.tracking_uri, registry_uri=self.params.tracking_uri)
+        try:
+            return str(client.get_model_version_by_alias(self.name, self.alias).version)
+        except MlflowException as exc:
+            if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
+                raise LookupError(f"no version of {self.name!r} has the alias @{self.alias}") from exc
+            raise
+
+    def load(self, version: str) -> Any:
+        """Load one version through ``predmaint.registry.load_model``."""
+        from predmaint.registry import load_model
+
+        loaded = load_model(self.params, version=version)
+        return loaded if loaded.alias else replace(loaded, alias=self.alias)
+
+
+@dataclass(frozen=True)
+class ServedModel:
+    """A loaded model ready for the hot path."""
+
+    loaded: Any
+    loaded_at: str
+    fast_path: bool
+
+    @property
+    def version(self) -> str:
+        """The registry version."""
+        return str(self.loaded.version)
+
+    @property
+    def threshold(self) -> float:
+        """The decision threshold chosen at training time."""
+        return float(self.loaded.threshold)
+
+    def predict(self, types: list[str] | npt.NDArray[Any], numeric: npt.NDArray[np.float64]) -> Any:
+        """Failure probabilities: the numpy fast path when verified for this model, else the pipeline."""
+        if self.fast_path:
+            return features.fast_predict_proba(self.loaded.pipeline, types, numeric)
+        frame = pd.DataFrame(numeric, columns=list(schema.NUMERIC_FEATURES))
+        frame.insert(0, schema.TYPE, np.asarray(types).astype(str))
+        return self.loaded.pipeline.predict_proba(frame)[:, 1]
+
+
+def prepare(loaded: Any, probe: tuple[list[str], npt.NDArray[np.float64]]) -> ServedModel:
+    """Warm a loaded model up and decide whether the numpy fast path gives the pipeline's numbers."""
+    types, numeric = probe
+    slow = ServedModel(loaded, deployment_log.now_iso(), fast_path=False)
+    reference = slow.predict(types, numeric)
+    try:
+        fast = features.fast_predict_proba(loaded.pipeline, types, numeric)
+        ok = bool(np.allclose(fast, reference, rtol=0, atol=1e-9))
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
+        log.warning("model %s: numpy fast path unavailable (%s); using the pipeline", loaded.version, exc)
+        ok = False
+    return replace(slow, fast_path=ok)
+
+
+@dataclass
+class RegistryStatus:
+    """The last conversation with the registry."""
+
+    reachable: bool | None = None
+    checked_at: str | None = None
+    alias_version: str | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class ReloadResult:
+    """What a reload did: ``swapped`` or ``unchanged``, from which version to which."""
+
+    result: str
+    version: str
+    previous_version: str | None
+    reason: str | None
+    seconds: float
+
+
+class ModelStore:
+    """The current model, swapped atomically; a daemon thread polls the registry.
+
+    Args:
+        registry: Where versions come from.
+        deployment_log_path: ``paths.deployment_log``; one row per version this process starts serving.
+        probe: Readings to warm up and verify each new model with.
+        poll_s: Seconds between polls of the alias.
+        facts: Extra deployment-log fields from the model, e.g. ``lambda loaded: (data_version, git_commit)``.
+    """
+
+    def __init__(
+        self,
+        registry: Registry,
+        deployment_log_path: Path,
+        probe: tuple[list[str], npt.NDArray[np.float64]],
+        poll_s: float,
+        facts: Callable[[Any], tuple[str, str]],
+    ) -> None:
+        self.registry = registry
+        self.deployment_log_path = deployment_log_path
+        self.probe = probe
+        self.poll_s = poll_s
+        self.facts = facts
+        self.status = RegistryStatus()
+        self.load_error: str | None = None
+        self.on_swap: list[Callable[[ServedModel, str], None]] = []
+        self._current: ServedModel | None = None
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def current(self) -> ServedModel | None:
+        """The model serving now (None until the first load succeeds)."""
+        return self._current
+
+    def start(self) -> ModelStore:
+        """Start the poll thread: it loads the champion at once, then follows the alias."""
+        if self._thread is None:
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._poll, name="model-poller", daemon=True)
+            self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop polling (a load in progress finishes first)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def _poll(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.reload(trigger="poll")
+            except Exception as exc:
+                log.error("model poll failed, still serving %s: %s", self._served_version(), exc)
+            self._stop.wait(self.poll_s)
+
+    def _served_version(self) -> str:
+        return self._current.version if self._current else "nothing"
+
+    def _resolve(self) -> str:
+        try:
+            version = self.registry.resolve()
+        except LookupError as exc:
+            self.status = RegistryStatus(True, deployment_log.now_iso(), None, str(exc))
+            raise
+        except Exception as exc:
+            self.status = RegistryStatus(
+                False, deployment_log.now_iso(), self.status.alias_version, _short(exc)
+            )
+            raise RegistryUnavailableError(f"registry unreachable: {_short(exc)}") from exc
+        self.status = RegistryStatus(True, deployment_log.now_iso(), version, None)
+        return version
+
+    def reload(self, trigger: str = "manual reload", force: bool = False) -> ReloadResult:
+        """Serve the version behind the alias now, if it is not served already (or ``force``).
+
+        Args:
+            trigger: ``"poll"`` (alias change / startup) or ``"manual reload"``.
+            force: Reload even if that version is already served.
+
+        Raises:
+            RegistryUnavailableError: The registry could not be asked; the current model keeps serving.
+            Exception: Loading or checking the new version failed; the current model keeps serving.
+        """
+        with self._lock:
+            started = time.perf_counter()
+            version = self._resolve()
+            old = self._current
+            if old is not None and old.version == version and not force:
+                return ReloadResult("unchanged", version, old.version, None, time.perf_counter() - started)
+            try:
+                served = prepare(self.registry.load(version), self.probe)
+            except Exception as exc:
+                self.load_error = f"loading version {version} failed: {_short(exc)}"
+                log.error("%s; still serving %s", self.load_error, self._served_version())
+                raise
+            self.load_error = None
+            self._current = served
+            gc.collect()
+            gc.freeze()
+            reason = _reason(trigger, old, served)
+            self._record(served, reason, old)
+            for callback in self.on_swap:
+                callback(served, reason)
+            log.info(
+                "serving %s version %s (%s, previous %s, fast path %s)",
+                served.loaded.name,
+                served.version,
+                reason,
+                old.version if old else "none",
+                served.fast_path,
+            )
+            return ReloadResult(
+                "swapped", served.version, old.version if old else None, reason, time.perf_counter() - started
+            )
+
+    def _record(self, served: ServedModel, reason: str, old: ServedModel | None) -> None:
+        data_version, git_commit = self.facts(served.loaded)
+        deployment_log.append(
+            self.deployment_log_path,
+            deployment_log.Deployment(
+                time=deployment_log.now_iso(),
+                model_name=str(served.loaded.name),
+                version=served.version,
+                run_id=str(served.loaded.run_id),
+                alias=str(served.loaded.alias or self.registry.alias),
+                data_version=data_version,
+                git_commit=git_commit,
+                reason=reason,
+                previous_version=old.version if old else "",
+                pid=os.getpid(),
+            ),
+        )
+
+
+class RegistryUnavailableError(RuntimeError):
+    """The registry did not answer; the service keeps serving what it has."""
+
+
+def _short(exc: BaseException) -> str:
+    text = f"{type(exc).__name__}: {exc}".splitlines()[0]
+    return text[:300]
+
+
+def _reason(trigger: str, old: ServedModel | None, new: ServedModel) -> str:
+    if old is None:
+        return "startup"
+    try:
+        if int(new.version) < int(old.version):
+            return "rollback"
+    except ValueError:
+        pass
+    return "alias change" if trigger == "poll" else "manual reload"

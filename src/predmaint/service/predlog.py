@@ -1,0 +1,264 @@
+"""The prediction log: every served prediction and its later ground truth, in SQLite (WAL mode).
+
+Writes go through one writer thread per process: a batch of predictions is one transaction, and
+the service answers a request only after the transaction holding its rows has committed, so a
+crash loses at most the requests still in flight. WAL lets readers (monitoring, ``read_window``)
+run while the service writes; several worker processes may share the file (busy timeout).
+Feedback (the true label, optional failure mode) is stored in its own table keyed by
+``request_id`` and joined on read.
+"""
+
+from __future__ import annotations
+
+import queue
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from predmaint import schema
+
+INPUT_COLUMNS: tuple[str, ...] = tuple(schema.SNAKE_CASE[c] for c in schema.FEATURE_COLUMNS)
+PREDICTION_COLUMNS: tuple[str, ...] = (
+    "request_id",
+    "ts",
+    *INPUT_COLUMNS,
+    "probability",
+    "decision",
+    "threshold",
+    "predicted_modes",
+    "model_name",
+    "model_version",
+)
+_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS predictions (
+    request_id TEXT PRIMARY KEY, ts REAL NOT NULL, type TEXT NOT NULL,
+    {", ".join(f"{c} REAL NOT NULL" for c in INPUT_COLUMNS[1:])},
+    probability REAL NOT NULL, decision INTEGER NOT NULL, threshold REAL NOT NULL,
+    predicted_modes TEXT NOT NULL, model_name TEXT NOT NULL, model_version TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS predictions_ts ON predictions (ts);
+CREATE TABLE IF NOT EXISTS feedback (
+    request_id TEXT PRIMARY KEY REFERENCES predictions (request_id),
+    target INTEGER NOT NULL CHECK (target IN (0, 1)), failure_mode TEXT, ts REAL NOT NULL);
+"""
+_INSERT = f"INSERT INTO predictions VALUES ({', '.join('?' * len(PREDICTION_COLUMNS))})"
+BUSY_TIMEOUT_MS = 30_000
+
+
+class UnknownRequestIdsError(KeyError):
+    """Feedback names request ids that were never predicted; ``ids`` lists them."""
+
+    def __init__(self, ids: Sequence[str]) -> None:
+        super().__init__(f"unknown request_id(s): {', '.join(ids)}")
+        self.ids = list(ids)
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """The ground truth for one prediction."""
+
+    request_id: str
+    target: int
+    failure_mode: str | None = None
+
+
+@dataclass
+class FeedbackResult:
+    """What a feedback call changed: ids newly labelled, already so labelled, relabelled."""
+
+    recorded: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+
+
+def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
+    """Open the log (creating the tables unless ``readonly``), WAL mode, ``synchronous=NORMAL``."""
+    if readonly:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        return conn
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.executescript(_SCHEMA)
+    return conn
+
+
+def _apply_feedback(conn: sqlite3.Connection, items: Sequence[Feedback]) -> FeedbackResult:
+    ids = list(dict.fromkeys(i.request_id for i in items))
+    marks = ",".join("?" * len(ids))
+    known = {
+        r[0] for r in conn.execute(f"SELECT request_id FROM predictions WHERE request_id IN ({marks})", ids)
+    }
+    missing = [i for i in ids if i not in known]
+    if missing:
+        raise UnknownRequestIdsError(missing)
+    current = {
+        r[0]: (r[1], r[2])
+        for r in conn.execute(
+            f"SELECT request_id, target, failure_mode FROM feedback WHERE request_id IN ({marks})", ids
+        )
+    }
+    result = FeedbackResult()
+    now = time.time()
+    with conn:
+        for item in {i.request_id: i for i in items}.values():
+            before = current.get(item.request_id)
+            if before == (item.target, item.failure_mode):
+                result.unchanged.append(item.request_id)
+                continue
+            conn.execute(
+                "INSERT INTO feedback VALUES (?, ?, ?, ?) ON CONFLICT (request_id) DO UPDATE SET "
+                "target = excluded.target, failure_mode = excluded.failure_mode, ts = excluded.ts",
+                (item.request_id, item.target, item.failure_mode, now),
+            )
+            (result.recorded if before is None else result.updated).append(item.request_id)
+    return result
+
+
+class PredictionLog:
+    """The single writer of one process: predictions in batches, feedback on demand.
+
+    Args:
+        path: The SQLite file (``paths.prediction_log``).
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._queue: queue.SimpleQueue[tuple[Callable[[sqlite3.Connection], Any], Future[Any]] | None] = (
+            queue.SimpleQueue()
+        )
+        self._thread: threading.Thread | None = None
+        self.errors = 0
+
+    def start(self) -> PredictionLog:
+        """Create the tables and start the writer thread (idempotent)."""
+        if self._thread is None:
+            conn = connect(self.path)
+            self._thread = threading.Thread(
+                target=self._run, args=(conn,), name="predlog-writer", daemon=True
+            )
+            self._thread.start()
+        return self
+
+    def _run(self, conn: sqlite3.Connection) -> None:
+        try:
+            while (job := self._queue.get()) is not None:
+                work, fut = job
+                try:
+                    fut.set_result(work(conn))
+                except Exception as exc:
+                    self.errors += 1
+                    fut.set_exception(exc)
+        finally:
+            conn.close()
+
+    def submit(self, work: Callable[[sqlite3.Connection], Any]) -> Future[Any]:
+        """Run ``work(connection)`` on the writer thread; the future holds its result."""
+        if self._thread is None:
+            raise RuntimeError(f"prediction log {self.path} is not started")
+        fut: Future[Any] = Future()
+        self._queue.put((work, fut))
+        return fut
+
+    def append(self, rows: Sequence[Sequence[Any]]) -> Future[int]:
+        """Insert prediction rows (in :data:`PREDICTION_COLUMNS` order) in one committed transaction."""
+
+        def work(conn: sqlite3.Connection) -> int:
+            with conn:
+                conn.executemany(_INSERT, rows)
+            return len(rows)
+
+        return self.submit(work)
+
+    def add_feedback(self, items: Iterable[Feedback]) -> Future[FeedbackResult]:
+        """Record ground truth, all or nothing: an unknown id raises :class:`UnknownRequestIdsError`."""
+        batch = list(items)
+        return self.submit(lambda conn: _apply_feedback(conn, batch))
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Finish queued writes and stop the writer thread."""
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join(timeout)
+            self._thread = None
+
+
+def read_window(
+    path: Path, since: float | pd.Timestamp | str | None = None, limit: int | None = None
+) -> pd.DataFrame:
+    """Predictions joined with their feedback, oldest first — what monitoring reads.
+
+    Args:
+        path: The SQLite file (``paths.prediction_log``).
+        since: Only predictions made strictly after this time (UNIX seconds or a timestamp).
+        limit: Only the newest ``limit`` predictions (after ``since``).
+
+    Returns:
+        One row per prediction: the AI4I feature columns (``Type``, ``Air temperature [K]`` …),
+        ``prediction`` (failure probability), ``decision`` (0/1), ``threshold``, ``predicted_modes``,
+        ``model_name``, ``model_version``, ``request_id``, ``timestamp`` (UTC), ``target`` (the label,
+        NaN without feedback), ``failure_mode`` (from feedback) and ``feedback_timestamp``.
+        An empty frame with these columns if the log does not exist yet.
+    """
+    if isinstance(since, str | pd.Timestamp):
+        stamp = pd.Timestamp(since)
+        since = (stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp).timestamp()
+    sql = (
+        "SELECT p.*, f.target AS target, f.failure_mode AS failure_mode, f.ts AS feedback_ts "
+        "FROM predictions p LEFT JOIN feedback f USING (request_id)"
+    )
+    args: list[Any] = []
+    if since is not None:
+        sql += " WHERE p.ts > ?"
+        args.append(float(since))
+    sql += " ORDER BY p.ts DESC, p.rowid DESC"
+    if limit is not None:
+        sql += " LIMIT ?"
+        args.append(int(limit))
+    if path.exists():
+        conn = connect(path, readonly=True)
+        try:
+            frame = pd.read_sql_query(sql, conn, params=args)
+        finally:
+            conn.close()
+    else:
+        frame = pd.DataFrame(columns=[*PREDICTION_COLUMNS, "target", "failure_mode", "feedback_ts"])
+    return _shape(frame.iloc[::-1].reset_index(drop=True))
+
+
+def _shape(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.rename(columns={**schema.FROM_SNAKE_CASE, "probability": "prediction"})
+    out["timestamp"] = pd.to_datetime(out.pop("ts").astype(float), unit="s", utc=True)
+    out["feedback_timestamp"] = pd.to_datetime(out.pop("feedback_ts").astype(float), unit="s", utc=True)
+    out["target"] = out["target"].astype(float)
+    out["decision"] = out["decision"].astype(int)
+    out["prediction"] = out["prediction"].astype(float)
+    for col in schema.NUMERIC_FEATURES:
+        out[col] = out[col].astype(float)
+    out["failure_mode"] = out["failure_mode"].where(out["failure_mode"].notna(), np.nan)
+    first = ["request_id", "timestamp", *schema.FEATURE_COLUMNS, "prediction", "decision", "threshold"]
+    return out[first + [c for c in out.columns if c not in first]]
+
+
+def counts(path: Path) -> dict[str, int]:
+    """Number of predictions and of labelled predictions in the log."""
+    if not path.exists():
+        return {"predictions": 0, "labelled": 0}
+    conn = connect(path, readonly=True)
+    try:
+        n = conn.execute(
+            "SELECT (SELECT COUNT(*) FROM predictions), (SELECT COUNT(*) FROM feedback)"
+        ).fetchone()
+    finally:
+        conn.close()
+    return {"predictions": int(n[0]), "labelled": int(n[1])}

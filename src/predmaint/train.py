@@ -1,0 +1,184 @@
+"""Training: one sklearn Pipeline (physics features + encoding + classifier), tracked and registered.
+
+The training window is ``paths.reference`` (the cleaned reference set) in time order. Its last
+``training.validation_rows`` rows are the validation slice: never fitted on, used to choose the
+threshold by minimum expected cost and kept as the version's pinned holdout for the promotion gate.
+The model is *not* refit on the whole window after the threshold is chosen, so the threshold is
+the one the deployed model was validated with (docs/model.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+
+from predmaint import data, evaluate, features, schema, split
+from predmaint.config import ModelParams, Params
+
+CLASSIFIERS: dict[str, type[Any]] = {
+    "random_forest": RandomForestClassifier,
+    "hist_gradient_boosting": HistGradientBoostingClassifier,
+    "logistic_regression": LogisticRegression,
+}
+
+
+class TrainingDataError(RuntimeError):
+    """The training data is missing or unusable; the message names the file and the fix."""
+
+
+@dataclass(frozen=True)
+class Fitted:
+    """A fitted pipeline, its threshold and the chronological validation slice it was chosen on."""
+
+    pipeline: Pipeline
+    threshold: float
+    threshold_source: str
+    fit_rows: pd.DataFrame
+    holdout: pd.DataFrame
+    holdout_proba: npt.NDArray[np.float64]
+    validation: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """What a training run produced in the registry."""
+
+    version: str
+    run_id: str
+    metrics: dict[str, Any]
+    threshold: float
+    model_uri: str
+    metadata_path: Path
+
+
+def build_classifier(model: ModelParams) -> Any:
+    """The configured classifier with its hyperparameters and class weighting."""
+    kwargs = {**model.hyperparameters(), "class_weight": model.class_weight}
+    try:
+        return CLASSIFIERS[model.algorithm](**kwargs)
+    except TypeError as exc:
+        raise ValueError(f"model.{model.algorithm}: invalid hyperparameter ({exc})") from None
+
+
+def build_pipeline(params: Params) -> Pipeline:
+    """Physics features → one-hot Type + scaled numerics → classifier, unfitted."""
+    steps = [*features.build_preprocessor(params.physics), ("classifier", build_classifier(params.model))]
+    return Pipeline(steps)
+
+
+def read_training_data(path: Path) -> pd.DataFrame:
+    """Read the training window and check it is usable.
+
+    Raises:
+        TrainingDataError: The file is missing (run ``predmaint clean``) or the labels are unusable.
+    """
+    if not path.is_file():
+        raise TrainingDataError(
+            f"training data {path} not found: run `predmaint ingest && predmaint split && predmaint clean` "
+            "(or `dvc repro train`)"
+        )
+    frame = data.read_table(path)
+    bad = frame[schema.TARGET].isna() | ~frame[schema.TARGET].isin([0, 1])
+    if bad.any():
+        raise TrainingDataError(
+            f"{path}: column '{schema.TARGET}' must be 0/1 ({int(bad.sum())} rows are not)"
+        )
+    return frame
+
+
+def split_window(frame: pd.DataFrame, validation_rows: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Cut the window in time order: rows to fit on, then the last ``validation_rows`` rows.
+
+    Raises:
+        TrainingDataError: Too few rows, or a part lacks failures.
+    """
+    if len(frame) <= validation_rows:
+        raise TrainingDataError(
+            f"training window has {len(frame)} rows; "
+            f"training.validation_rows={validation_rows} leaves none to fit"
+        )
+    fit_rows, holdout = frame.iloc[:-validation_rows], frame.iloc[-validation_rows:]
+    for name, part in (("fit", fit_rows), ("validation", holdout)):
+        if part[schema.TARGET].nunique() < 2:
+            raise TrainingDataError(f"the {name} part of the training window has only one class")
+    return fit_rows.reset_index(drop=True), holdout.reset_index(drop=True)
+
+
+def fit(params: Params, frame: pd.DataFrame) -> Fitted:
+    """Fit the pipeline on the window minus the validation slice and choose the threshold.
+
+    Deterministic for given params and data (seeded, single-threaded): ``reproduce`` relies on it.
+    """
+    fit_rows, holdout = split_window(frame, params.training.validation_rows)
+    pipeline = build_pipeline(params)
+    pipeline.fit(features.model_input(fit_rows), fit_rows[schema.TARGET].astype(int))
+    proba = pipeline.predict_proba(features.model_input(holdout))[:, 1]
+    if params.training.threshold is not None:
+        threshold, source = float(params.training.threshold), "fixed"
+    else:
+        threshold = evaluate.choose_threshold(
+            holdout[schema.TARGET], proba, params.costs, params.training.threshold_grid_points
+        )
+        source = "min_expected_cost"
+    validation = evaluate.metrics(
+        holdout[schema.TARGET], proba, threshold, params.costs, holdout[list(schema.FAILURE_MODES)]
+    )
+    return Fitted(pipeline, threshold, source, fit_rows, holdout, proba, validation)
+
+
+def production_stream(params: Params, exclude_udi: pd.Series | None = None) -> pd.DataFrame | None:
+    """The labelled production days joined on UDI, minus rows in ``exclude_udi``; None if absent."""
+    days = split.production_days(params)
+    if not days:
+        return None
+    parts = []
+    for day in days:
+        feats, labels = split.load_day(params, day)
+        parts.append(feats.merge(labels, on=schema.UDI, how="inner", validate="one_to_one"))
+    stream = pd.concat(parts, ignore_index=True)
+    if exclude_udi is not None:
+        stream = stream[~stream[schema.UDI].isin(exclude_udi)].reset_index(drop=True)
+    return stream if not stream.empty else None
+
+
+def score(pipeline: Pipeline, frame: pd.DataFrame, threshold: float, params: Params) -> dict[str, Any]:
+    """Metrics of a fitted pipeline on an AI4I frame with labels."""
+    proba = pipeline.predict_proba(features.model_input(frame))[:, 1]
+    return evaluate.metrics(
+        frame[schema.TARGET], proba, threshold, params.costs, frame[list(schema.FAILURE_MODES)]
+    )
+
+
+def train(params: Params, data_file: Path | None = None) -> TrainResult:
+    """Fit, evaluate, log to MLflow, register a new version and point ``challenger`` at it.
+
+    Args:
+        params: The project parameters.
+        data_file: The training window; defaults to ``paths.reference`` (the cleaned reference set).
+
+    Returns:
+        The new version, its run id, metrics (``validation_*`` and ``production_*``) and threshold.
+
+    Raises:
+        TrainingDataError: The training data is missing or unusable.
+    """
+    from predmaint.runtime import disable_telemetry
+    from predmaint.training_run import log_training_run
+
+    disable_telemetry()
+    source = data_file or params.path(params.paths.reference)
+    frame = read_training_data(source)
+    fitted = fit(params, frame)
+    stream = production_stream(params, exclude_udi=frame[schema.UDI])
+    production = score(fitted.pipeline, stream, fitted.threshold, params) if stream is not None else None
+    return log_training_run(
+        params, source=source, frame=frame, fitted=fitted, stream=stream, production=production
+    )

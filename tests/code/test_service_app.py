@@ -1,0 +1,65 @@
+"""The app without a model: settings from the contract, readiness, validation first, admin disabled."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+from pydantic import ValidationError
+
+from predmaint import schema
+from predmaint.config import Params
+from predmaint.quality.contract import load_contract
+from serving.app import create_app
+from serving.settings import Settings
+
+
+def test_settings_take_bounds_and_types_from_the_contract(sim_params: Params) -> None:
+    settings = Settings.from_params(sim_params, environ={})
+    contract = load_contract(sim_params)
+    for column in schema.NUMERIC_FEATURES:
+        assert settings.bounds[column] == contract.bounds[column]
+    assert settings.product_types == contract.product_types
+    assert settings.admin_token is None
+
+
+def test_settings_refuse_a_short_token_and_missing_bounds(sim_params: Params) -> None:
+    env_name = sim_params.serving.admin_token_env
+    with pytest.raises(ValidationError, match=env_name):
+        Settings.from_params(sim_params, environ={env_name: "short"})
+    with pytest.raises(ValidationError, match="no bounds"):
+        Settings.from_params(sim_params, environ={}, bounds={schema.TORQUE: (0.0, 1.0)})
+
+
+def test_settings_from_env_apply_overrides(sim_params: Params) -> None:
+    env = {"PREDMAINT_PARAMS": str(sim_params.root / "params.yaml"), "PREDMAINT_SERVING__MAX_BATCH": "7"}
+    assert Settings.from_env(env).serving.max_batch == 7
+
+
+@pytest.fixture
+def client(sim_params: Params) -> Iterator[TestClient]:
+    with TestClient(create_app(Settings.from_params(sim_params, environ={}))) as c:
+        yield c
+
+
+def test_not_ready_without_a_champion_but_alive(client: TestClient) -> None:
+    assert client.get("/health").status_code == 200
+    deadline = time.monotonic() + 120
+    while (body := client.get("/ready").json())["registry"]["checked_at"] is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    ready = client.get("/ready")
+    assert ready.status_code == 503 and ready.json()["ready"] is False
+    assert body["registry"]["reachable"] is True and "alias" in body["reason"]
+    good = {"type": "L", "air_temperature_k": 300, "process_temperature_k": 310, "rotational_speed_rpm": 1500}
+    good |= {"torque_nm": 40, "tool_wear_min": 10}
+    assert client.post("/predict", json=good).status_code == 503
+    assert client.post("/predict", json={**good, "torque_nm": -3}).status_code == 422
+    assert client.get("/model").status_code == 503
+
+
+def test_admin_is_disabled_without_a_token(client: TestClient, sim_params: Params) -> None:
+    r = client.post("/admin/reload", headers={"Authorization": "Bearer anything-at-all-123"})
+    assert r.status_code == 403 and sim_params.serving.admin_token_env in r.json()["detail"]

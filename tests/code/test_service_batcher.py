@@ -1,0 +1,108 @@
+"""The micro-batcher: batching under concurrency, size cap, errors and cancellations."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+
+import numpy as np
+import pytest
+
+from predmaint.service.batcher import Job, MicroBatcher
+
+
+class Recorder:
+    """A process step that records batch sizes and answers each job with its row sums."""
+
+    def __init__(self, gate: threading.Event | None = None) -> None:
+        self.batches: list[list[int]] = []
+        self.gate = gate
+        self.entered = threading.Event()
+
+    def __call__(self, jobs: Sequence[Job]) -> None:
+        self.entered.set()
+        if self.gate is not None:
+            self.gate.wait(10)
+        self.batches.append([j.rows for j in jobs])
+        for job in jobs:
+            job.future.set_result(job.numeric.sum(axis=1).tolist())
+
+
+def _submit(b: MicroBatcher, rows: int, value: float) -> object:
+    return b.submit(["L"] * rows, np.full((rows, 5), value), [f"{value}-{i}" for i in range(rows)])
+
+
+def test_queued_jobs_share_a_batch_and_each_gets_its_answer() -> None:
+    gate = threading.Event()
+    rec = Recorder(gate)
+    batcher = MicroBatcher(rec, max_size=64, max_wait_s=0.002).start()
+    try:
+        blocker = _submit(batcher, 1, 0.0)
+        assert rec.entered.wait(10)
+        futures = [_submit(batcher, 2, float(v)) for v in range(1, 11)]
+        gate.set()
+        assert blocker.result(10) == [0.0]  # type: ignore[attr-defined]
+        for v, fut in enumerate(futures, start=1):
+            assert fut.result(10) == [5.0 * v, 5.0 * v]  # type: ignore[attr-defined]
+    finally:
+        batcher.stop()
+    assert rec.batches[0] == [1]
+    assert sum(len(b) for b in rec.batches[1:]) == 10 and len(rec.batches) < 11
+
+
+def test_batches_never_exceed_max_size_but_big_jobs_run_alone() -> None:
+    gate = threading.Event()
+    rec = Recorder(gate)
+    batcher = MicroBatcher(rec, max_size=8, max_wait_s=0.002).start()
+    try:
+        futures = [_submit(batcher, 3, 1.0) for _ in range(6)] + [_submit(batcher, 20, 2.0)]
+        gate.set()
+        for fut in futures:
+            fut.result(10)  # type: ignore[attr-defined]
+    finally:
+        batcher.stop()
+    sizes = [sum(b) for b in rec.batches]
+    assert 20 in sizes and all(s <= 8 for s in sizes if s != 20)
+    assert sum(sizes) == 38
+
+
+def test_an_exception_fails_only_that_batch() -> None:
+    calls = {"n": 0}
+
+    def flaky(jobs: Sequence[Job]) -> None:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise ValueError("model exploded")
+        for job in jobs:
+            job.future.set_result("ok")
+
+    batcher = MicroBatcher(flaky, max_size=4, max_wait_s=0.0).start()
+    try:
+        with pytest.raises(ValueError, match="model exploded"):
+            _submit(batcher, 1, 1.0).result(10)  # type: ignore[attr-defined]
+        assert _submit(batcher, 1, 1.0).result(10) == "ok"  # type: ignore[attr-defined]
+    finally:
+        batcher.stop()
+
+
+def test_cancelled_jobs_are_skipped() -> None:
+    gate = threading.Event()
+    rec = Recorder(gate)
+    batcher = MicroBatcher(rec, max_size=64, max_wait_s=0.0).start()
+    try:
+        first = _submit(batcher, 1, 1.0)
+        assert rec.entered.wait(10)
+        cancelled = _submit(batcher, 5, 2.0)
+        assert cancelled.cancel()  # type: ignore[attr-defined]
+        kept = _submit(batcher, 2, 3.0)
+        gate.set()
+        first.result(10)  # type: ignore[attr-defined]
+        kept.result(10)  # type: ignore[attr-defined]
+    finally:
+        batcher.stop()
+    assert 5 not in [rows for batch in rec.batches for rows in batch]
+
+
+def test_submit_before_start_is_an_error() -> None:
+    with pytest.raises(RuntimeError, match="not running"):
+        _submit(MicroBatcher(Recorder(), 4, 0.0), 1, 1.0)

@@ -1,0 +1,125 @@
+"""The prediction log: durable batched writes, feedback joins, the monitoring read API."""
+
+from __future__ import annotations
+
+import math
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from predmaint import schema
+from predmaint.service import predlog
+from predmaint.service.predlog import Feedback, PredictionLog, UnknownRequestIdsError
+
+
+def _row(rid: str, ts: float, version: str = "1") -> tuple:
+    return (
+        rid,
+        ts,
+        "L",
+        300.0,
+        310.0,
+        1500.0,
+        40.0,
+        100.0,
+        0.25,
+        0,
+        0.3,
+        "OSF",
+        "predmaint-failure",
+        version,
+    )
+
+
+@pytest.fixture
+def log(tmp_path: Path) -> PredictionLog:
+    started = PredictionLog(tmp_path / "p" / "predictions.db").start()
+    yield started
+    started.close()
+
+
+def test_read_window_shape_for_monitoring(log: PredictionLog) -> None:
+    log.append([_row("a", 100.0), _row("b", 200.0, "2")]).result()
+    log.add_feedback([Feedback("a", 1, "OSF")]).result()
+    frame = predlog.read_window(log.path)
+    assert list(frame["request_id"]) == ["a", "b"]
+    for col in (*schema.FEATURE_COLUMNS, "prediction", "decision", "model_version", "target", "failure_mode"):
+        assert col in frame.columns, col
+    assert frame.loc[0, "target"] == 1.0 and math.isnan(frame.loc[1, "target"])
+    assert frame.loc[0, "failure_mode"] == "OSF" and frame.loc[0, schema.TORQUE] == 40.0
+    assert str(frame["timestamp"].dt.tz) == "UTC" and frame.loc[1, "model_version"] == "2"
+    assert list(predlog.read_window(log.path, since=100.0)["request_id"]) == ["b"]
+    assert list(predlog.read_window(log.path, limit=1)["request_id"]) == ["b"]
+    since = pd.Timestamp(150.0, unit="s", tz="UTC").isoformat()
+    assert list(predlog.read_window(log.path, since=since)["request_id"]) == ["b"]
+    assert predlog.counts(log.path) == {"predictions": 2, "labelled": 1}
+
+
+def test_missing_log_reads_as_empty(tmp_path: Path) -> None:
+    frame = predlog.read_window(tmp_path / "none.db")
+    assert frame.empty and "prediction" in frame.columns and "target" in frame.columns
+
+
+def test_feedback_is_idempotent_all_or_nothing_and_correctable(log: PredictionLog) -> None:
+    log.append([_row("a", 1.0), _row("b", 2.0)]).result()
+    first = log.add_feedback([Feedback("a", 1, "PWF")]).result()
+    assert first.recorded == ["a"]
+    again = log.add_feedback([Feedback("a", 1, "PWF"), Feedback("a", 1, "PWF")]).result()
+    assert again.unchanged == ["a"] and not again.recorded and not again.updated
+    with pytest.raises(UnknownRequestIdsError) as err:
+        log.add_feedback([Feedback("b", 0), Feedback("x", 1), Feedback("y", 0)]).result()
+    assert err.value.ids == ["x", "y"]
+    assert math.isnan(predlog.read_window(log.path).set_index("request_id").loc["b", "target"])
+    fixed = log.add_feedback([Feedback("a", 0)]).result()
+    assert fixed.updated == ["a"]
+    assert predlog.read_window(log.path).set_index("request_id").loc["a", "target"] == 0
+
+
+def test_concurrent_writers_share_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "shared.db"
+    logs = [PredictionLog(path).start() for _ in range(3)]
+
+    def write(k: int) -> None:
+        for i in range(20):
+            logs[k].append([_row(f"{k}-{i}-{j}", float(i)) for j in range(10)]).result()
+
+    threads = [threading.Thread(target=write, args=(k,)) for k in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for one in logs:
+        one.close()
+    assert predlog.counts(path)["predictions"] == 600
+    conn = predlog.connect(path, readonly=True)
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    conn.close()
+
+
+def test_acknowledged_rows_survive_a_killed_process(tmp_path: Path) -> None:
+    path = tmp_path / "crash.db"
+    code = textwrap.dedent(
+        f"""
+        import sys, time
+        from pathlib import Path
+        from predmaint.service.predlog import PredictionLog
+        log = PredictionLog(Path({str(path)!r})).start()
+        for i in range(50):
+            log.append([({{}}.get(0, f"r{{i}}"), float(i), "L", 300.0, 310.0, 1500.0, 40.0, 1.0,
+                         0.1, 0, 0.3, "", "m", "1")]).result()
+        print("acknowledged", flush=True)
+        time.sleep(60)
+        """
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "acknowledged"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert predlog.counts(path)["predictions"] == 50
