@@ -42,8 +42,8 @@ format: setup ## Apply ruff's fixes and formatting
 test: setup ## Run the whole test suite
 	$(BIN)/pytest
 
-demo: setup ## Run the main job end to end on embedded defaults
-	$(BIN)/predmaint demo
+demo: setup ## Run the whole lifecycle end to end on embedded defaults
+	PREFECT_HOME=$(CURDIR)/.run/prefect $(BIN)/predmaint demo
 
 up: setup ## Start Prefect server, MLflow server, API and flow runner on 127.0.0.1
 	$(BIN)/predmaint stack up

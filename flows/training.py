@@ -6,6 +6,7 @@ each task runs ``dvc repro --single-item <stage>`` so DVC skips what is up to da
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import httpx
@@ -30,8 +31,8 @@ def promotion_gate(params: Params) -> dict[str, Any]:
     from predmaint.registry import promote
 
     decision = promote(params)
-    get_run_logger().info("promotion: %s", decision)
-    return decision.as_dict()
+    get_run_logger().info("promotion: %s", decision.summary)
+    return {"promoted": decision.promoted, "version": decision.challenger, "summary": decision.summary}
 
 
 @task(name="notify-service", retries=2, retry_delay_seconds=2)
@@ -62,10 +63,7 @@ def training_pipeline(
     stage = dvc_stage.with_options(retries=retries, retry_delay_seconds=params.orchestration.task_retry_delay_s)
     ran = {name: stage(params, name, force) for name in stage_order(params.root)}
     decision = promotion_gate(params)
-    if service_url and decision.get("promoted"):
-        import os
-
-        token = os.environ.get(params.serving.admin_token_env, "")
-        if token:
-            notify_service(service_url, token)
+    token = os.environ.get(params.serving.admin_token_env, "")
+    if service_url and token and decision["promoted"]:
+        notify_service(service_url, token)
     return {"reason": reason, "stages_ran": ran, "promotion": decision}

@@ -302,6 +302,7 @@ class ModelInfo(BaseModel):
                     "threshold": 0.31,
                     "loaded_at": "2026-11-23T10:00:00.000+00:00",
                     "fast_path": True,
+                    "scoring": "forest",
                 }
             ]
         },
@@ -317,7 +318,10 @@ class ModelInfo(BaseModel):
     metrics: dict[str, float]
     threshold: float
     loaded_at: str
-    fast_path: bool = Field(description="True if the verified numpy path scores requests.")
+    fast_path: bool = Field(description="True if requests skip the per-request DataFrame.")
+    scoring: Literal["forest", "numpy", "pipeline"] = Field(
+        description="The scoring path, verified equal to the pipeline's predict_proba at load time."
+    )
 
 
 class ReloadRequest(BaseModel):

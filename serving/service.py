@@ -7,7 +7,6 @@ app's lifespan, so importing or creating the app has no side effects.
 
 from __future__ import annotations
 
-import itertools
 import logging
 import os
 from typing import Any
@@ -26,16 +25,15 @@ from serving.schemas import FeedbackItem, reading_model
 from serving.settings import Settings
 
 log = logging.getLogger(__name__)
-PROBE_QUANTILES = (0.1, 0.5, 0.9)
+PROBE_ROWS = 256
 
 
-def probe_readings(settings: Settings) -> tuple[list[str], npt.NDArray[np.float64]]:
-    """Readings spread over the contract's ranges, one set per product type (warm-up and fast-path check)."""
-    types, rows = [], []
-    for t, q in itertools.product(settings.product_types, PROBE_QUANTILES):
-        types.append(t)
-        rows.append([lo + q * (hi - lo) for lo, hi in (settings.bounds[c] for c in schema.NUMERIC_FEATURES)])
-    return types, np.asarray(rows, dtype=float)
+def probe_readings(settings: Settings, rows: int = PROBE_ROWS) -> tuple[list[str], npt.NDArray[np.float64]]:
+    """Seeded readings spread uniformly over the contract's ranges (warm-up and scoring-path check)."""
+    rng = np.random.default_rng(settings.params.project.seed)
+    low, high = np.array([settings.bounds[c] for c in schema.NUMERIC_FEATURES]).T
+    types = [settings.product_types[i % len(settings.product_types)] for i in range(rows)]
+    return types, rng.uniform(low, high, size=(rows, len(low)))
 
 
 def _get(meta: dict[str, Any], *path: str) -> Any:
@@ -111,6 +109,9 @@ class Service:
     def start(self) -> None:
         """Open the prediction log, start the model worker, start loading/polling the model."""
         s = self.settings.serving
+        import sys
+        if os.environ.get("XX_SWITCH"):
+            sys.setswitchinterval(float(os.environ["XX_SWITCH"]))
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", str(int(s.registry_timeout_s)))
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", str(s.registry_max_retries))
         self.predlog.start()

@@ -51,6 +51,7 @@ class PathParams(_Section):
     reference_raw: Path
     processed_dir: Path
     reference: Path
+    retrain_dir: Path
     production_dir: Path
     quarantine_dir: Path
     validation_dir: Path

@@ -39,7 +39,7 @@ def stage_order(root: Path) -> list[str]:
     stages = yaml.safe_load((root / "dvc.yaml").read_text(encoding="utf-8"))["stages"]
     producers: dict[str, str] = {}
     for name, spec in stages.items():
-        for out in _paths(spec.get("outs", [])):
+        for out in _paths([*spec.get("outs", []), *spec.get("metrics", []), *spec.get("plots", [])]):
             producers[out.rstrip("/")] = name
     graph: dict[str, set[str]] = {name: set() for name in stages}
     for name, spec in stages.items():

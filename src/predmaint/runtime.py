@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 TELEMETRY_OPT_OUTS: dict[str, str] = {
     "DO_NOT_TRACK": "true",
@@ -17,3 +18,10 @@ def disable_telemetry() -> None:
     """Turn telemetry off in GX, Prefect, DVC, MLflow and Evidently unless the user set it."""
     for name, value in TELEMETRY_OPT_OUTS.items():
         os.environ.setdefault(name, value)
+
+
+def ensure_prefect_home() -> None:
+    """Create ``$PREFECT_HOME`` with its parents (Prefect creates only the last folder)."""
+    home = os.environ.get("PREFECT_HOME")
+    if home:
+        Path(home).expanduser().mkdir(parents=True, exist_ok=True)

@@ -48,14 +48,10 @@ def chronological_split(
     """
     needed = train_rows + production_rows
     if len(frame) < needed:
-        raise ValueError(
-            f"split needs {needed} rows ({train_rows} + {production_rows}); the table has {len(frame)}"
-        )
+        raise ValueError(f"split needs {needed} rows ({train_rows} + {production_rows}); the table has {len(frame)}")
     reference = frame.iloc[:train_rows].reset_index(drop=True)
     stream = frame.iloc[train_rows:needed].reset_index(drop=True)
-    batches = [
-        stream.iloc[i : i + batch_size].reset_index(drop=True) for i in range(0, len(stream), batch_size)
-    ]
+    batches = [stream.iloc[i : i + batch_size].reset_index(drop=True) for i in range(0, len(stream), batch_size)]
     return reference, batches
 
 
@@ -90,9 +86,7 @@ def split(params: Params, source: Path | None = None) -> SplitResult:
     manifest = Manifest(params.path(params.paths.manifest), params.root)
     parent = manifest.latest_for(src)
     if parent is None or parent.md5 != file_md5(src):
-        parent = manifest.record(
-            src, stage="ingest", rows=data.count_rows(src), details={"source": "external"}
-        )
+        parent = manifest.record(src, stage="ingest", rows=data.count_rows(src), details={"source": "external"})
     frame = data.read_table(src)
     s = params.split
     reference, batches = chronological_split(frame, s.train_rows, s.production_rows, s.batch_size)
@@ -100,9 +94,7 @@ def split(params: Params, source: Path | None = None) -> SplitResult:
     ref_path = data.write_table(reference, params.path(params.paths.reference_raw))
     parents = (parent.version_id,)
     details = {"train_rows": s.train_rows, "first_udi": int(reference[schema.UDI].iloc[0])}
-    ref_version = manifest.record(
-        ref_path, stage="split", rows=len(reference), parents=parents, details=details
-    )
+    ref_version = manifest.record(ref_path, stage="split", rows=len(reference), parents=parents, details=details)
 
     prod_root = params.path(params.paths.production_dir)
     for stale in sorted(prod_root.glob("day_*")):

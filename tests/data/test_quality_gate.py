@@ -58,7 +58,9 @@ def _with(frame: pd.DataFrame, column: str, rows: list[int], value: object) -> p
 
 def _swap_temps(f: pd.DataFrame) -> pd.DataFrame:
     out = f.copy()
-    out.loc[[3, 9], [schema.AIR_TEMP, schema.PROCESS_TEMP]] = out.loc[[3, 9], [schema.PROCESS_TEMP, schema.AIR_TEMP]].to_numpy()
+    out.loc[[3, 9], [schema.AIR_TEMP, schema.PROCESS_TEMP]] = out.loc[
+        [3, 9], [schema.PROCESS_TEMP, schema.AIR_TEMP]
+    ].to_numpy()
     return out
 
 
@@ -70,29 +72,77 @@ def _header_only(f: pd.DataFrame) -> bytes:
 CORRUPTIONS: dict[str, tuple[Callable[[pd.DataFrame], pd.DataFrame | bytes], str, str | None, int | None]] = {
     "celsius_for_kelvin": (
         lambda f: f.assign(**{schema.AIR_TEMP: f[schema.AIR_TEMP] - 273.15}),
-        "expect_column_mean_to_be_between", schema.AIR_TEMP, None,
+        "expect_column_mean_to_be_between",
+        schema.AIR_TEMP,
+        None,
     ),
     "rpm_in_rad_per_s": (
         lambda f: f.assign(**{schema.SPEED: (f[schema.SPEED] * 2 * np.pi / 60).round().astype(int)}),
-        "expect_column_values_to_be_between", schema.SPEED, BASE_ROWS,
+        "expect_column_values_to_be_between",
+        schema.SPEED,
+        BASE_ROWS,
     ),
     "missing_column": (lambda f: f.drop(columns=[schema.TORQUE]), "structure: missing columns", None, None),
     "extra_column": (lambda f: f.assign(Humidity=0.5), "structure: unexpected columns", None, None),
-    "nulls": (lambda f: _with(f, schema.TORQUE, [1, 5, 8], np.nan), "expect_column_values_to_not_be_null", schema.TORQUE, 3),
-    "out_of_range": (lambda f: _with(f, schema.TOOL_WEAR, [7], 999), "expect_column_values_to_be_between", schema.TOOL_WEAR, 1),
-    "negative_torque": (lambda f: _with(f, schema.TORQUE, [2, 4], -5.0), "expect_column_values_to_be_between", schema.TORQUE, 2),
-    "unknown_category": (lambda f: _with(f, schema.TYPE, [11], "X"), "expect_column_values_to_be_in_set", schema.TYPE, 1),
-    "label_not_binary": (lambda f: _with(f, schema.TARGET, [6], 2), "expect_column_values_to_be_in_set", schema.TARGET, 1),
-    "text_in_numeric": (lambda f: _with(f, schema.SPEED, [3], "fast"), "structure: text in a numeric column", schema.SPEED, 1),
-    "duplicate_ids": (lambda f: pd.concat([f, f.iloc[[10]]], ignore_index=True), "expect_column_values_to_be_unique", schema.UDI, 2),
-    "bad_product_id": (lambda f: _with(f, schema.PRODUCT_ID, [12], "M1234"), "expect_column_values_to_match_regex", schema.PRODUCT_ID, 1),
+    "nulls": (
+        lambda f: _with(f, schema.TORQUE, [1, 5, 8], np.nan),
+        "expect_column_values_to_not_be_null",
+        schema.TORQUE,
+        3,
+    ),
+    "out_of_range": (
+        lambda f: _with(f, schema.TOOL_WEAR, [7], 999),
+        "expect_column_values_to_be_between",
+        schema.TOOL_WEAR,
+        1,
+    ),
+    "negative_torque": (
+        lambda f: _with(f, schema.TORQUE, [2, 4], -5.0),
+        "expect_column_values_to_be_between",
+        schema.TORQUE,
+        2,
+    ),
+    "unknown_category": (
+        lambda f: _with(f, schema.TYPE, [11], "X"),
+        "expect_column_values_to_be_in_set",
+        schema.TYPE,
+        1,
+    ),
+    "label_not_binary": (
+        lambda f: _with(f, schema.TARGET, [6], 2),
+        "expect_column_values_to_be_in_set",
+        schema.TARGET,
+        1,
+    ),
+    "text_in_numeric": (
+        lambda f: _with(f, schema.SPEED, [3], "fast"),
+        "structure: text in a numeric column",
+        schema.SPEED,
+        1,
+    ),
+    "duplicate_ids": (
+        lambda f: pd.concat([f, f.iloc[[10]]], ignore_index=True),
+        "expect_column_values_to_be_unique",
+        schema.UDI,
+        2,
+    ),
+    "bad_product_id": (
+        lambda f: _with(f, schema.PRODUCT_ID, [12], "M1234"),
+        "expect_column_values_to_match_regex",
+        schema.PRODUCT_ID,
+        1,
+    ),
     "product_id_type_mismatch": (
         lambda f: _with(f, schema.TYPE, [f.index[f[schema.TYPE] == "L"][0]], "H"),
-        "expect_column_pair_values_to_be_equal", schema.TYPE, 1,
+        "expect_column_pair_values_to_be_equal",
+        schema.TYPE,
+        1,
     ),
     "process_below_air": (_swap_temps, "expect_column_pair_values_a_to_be_greater_than_b", None, 2),
     "too_few_rows": (lambda f: f.iloc[:100], "expect_table_row_count_to_be_between", None, None),
     "empty_file": (lambda f: b"", "parse", None, None),
+    "not_utf8": (lambda f: b"\xff\xfe" + f.to_csv(index=False).encode("utf-16-le"), "parse", None, None),
+    "ragged_rows": (lambda f: (f.to_csv(index=False) + "1," * 20 + "\n").encode(), "parse", None, None),
     "header_only": (_header_only, "structure: no data rows", None, None),
 }
 
@@ -139,13 +189,17 @@ def test_clean_batch_with_reordered_columns_and_any_line_endings_passes(
     assert row is not None and row.stage == "validate" and row.details["validated_md5"] == md5
 
 
-def test_production_suite_accepts_a_day_and_rejects_labels_or_unit_mistakes(base: pd.DataFrame, project: Params) -> None:
+def test_production_suite_accepts_a_day_and_rejects_labels_or_unit_mistakes(
+    base: pd.DataFrame, project: Params
+) -> None:
     day = base[FEATURES].iloc[:500]
     assert validate_frame(project, day, "production", "day").success
     leaked = validate_frame(project, base.iloc[:500], "production", "with labels")
     assert not leaked.success and leaked.summary["failures"][0]["check"] == "structure: unexpected columns"
     celsius = day.assign(**{schema.PROCESS_TEMP: day[schema.PROCESS_TEMP] - 273.15})
-    failed = {(f["check"], f["column"]) for f in validate_frame(project, celsius, "production", "c").summary["failures"]}
+    failed = {
+        (f["check"], f["column"]) for f in validate_frame(project, celsius, "production", "c").summary["failures"]
+    }
     assert ("expect_column_mean_to_be_between", schema.PROCESS_TEMP) in failed
 
 
@@ -163,7 +217,7 @@ def test_a_raising_expectation_is_a_check_error_not_bad_data(
     def sql_only(spec: object, contract: object) -> list[gxe.Expectation]:
         return [gxe.UnexpectedRowsExpectation(unexpected_rows_query="SELECT * FROM {batch} WHERE UDI < 0")]
 
-    monkeypatch.setattr(gate, "_CONTEXTS", {})
+    monkeypatch.setattr(gate, "_RUNNERS", {})
     monkeypatch.setitem(suites.RULES, "process_above_air", sql_only)
     path = _write(project, base)
     with pytest.raises(CheckError, match="CHECK ERROR") as info:

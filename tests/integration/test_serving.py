@@ -194,7 +194,7 @@ def test_model_endpoint(client: httpx.Client, project: Params) -> None:
     assert info["alias"] == project.mlflow.champion_alias and len(info["run_id"]) == 32
     assert info["data_hash"] and info["git_commit"] and info["loaded_at"]
     assert 0 < info["threshold"] < 1 and info["metrics"]["validation_f1"] > 0
-    assert info["fast_path"] is True
+    assert info["fast_path"] is True and info["scoring"] == "forest"
 
 
 def test_metrics_endpoint(client: httpx.Client) -> None:

@@ -122,7 +122,7 @@ def test_cooldown_and_new_labels_suppress_a_second_trigger(policy: MonitoringPar
     history = read_decisions(log)
     assert fires[:2] == [True, False]
     assert history.loc[1, "blocked_by"] == "cooldown"
-    assert "cooldown" in history.loc[1, "reasons"]
+    assert "cooldown" in str(history.loc[1, "reasons"])
     assert fires[2] is True  # d2's 500 labels + d3's 100 since the retrain
     few = policy.model_copy(update={"min_new_labelled_rows": 700})
     log2 = tmp_path / "few.csv"

@@ -32,5 +32,6 @@ async def model(service: ServiceDep) -> ModelInfo:
         threshold=served.threshold,
         loaded_at=served.loaded_at,
         fast_path=served.fast_path,
+        scoring=served.scoring,
         **model_facts(loaded),
     )

@@ -14,6 +14,14 @@ def register(app: typer.Typer, get: Callable[[typer.Context], Params]) -> None:
     """Add the lifecycle commands to ``app``."""
 
     @app.command()
+    def demo(ctx: typer.Context) -> None:
+        """Run the whole lifecycle: train → serve → replay 6 days + a drift day → monitor → retrain → swap."""
+        from flows.demo import main
+
+        params = get(ctx)
+        raise typer.Exit(main(str(params.root / "params.yaml")))
+
+    @app.command()
     def reset(
         ctx: typer.Context,
         yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,

@@ -62,7 +62,8 @@ def register(app: typer.Typer, get: Callable[[typer.Context], Params]) -> None:
             raise _fail(str(exc), 1) from None
         d = result.details
         typer.echo(
-            f"{result.version.version_id}: {result.version.path} ({d['output_rows']} of {d['input_rows']} rows; "
+            f"{result.version.version_id}: {result.version.path} "
+            f"({d['output_rows']} of {d['input_rows']} rows; "
             f"{d['inconsistent_labels']} label inconsistencies, policy {d['policy']}, "
             f"{d['excluded_rows']} excluded → {d['excluded_file']})"
         )

@@ -104,7 +104,10 @@ class Contract(_Strict):
     @property
     def reasons(self) -> dict[str, str]:
         """Why each column's rule (and each cross-column rule) is what it is."""
-        return {**{n: r.reason for n, r in self.columns.items()}, **{n: r.reason for n, r in self.rules.items()}}
+        return {
+            **{n: r.reason for n, r in self.columns.items()},
+            **{n: r.reason for n, r in self.rules.items()},
+        }
 
     @property
     def product_types(self) -> tuple[str, ...]:

@@ -22,12 +22,20 @@ from predmaint.config import Params
 from predmaint.lineage import Manifest, file_md5
 from predmaint.quality import results
 from predmaint.quality.contract import Contract, load_contract
+from predmaint.quality.report import classify
 from predmaint.quality.results import CheckError, GateError, GateResult, format_summary
 from predmaint.quality.structure import ParseError, read_batch, structural_failures
 
-__all__ = ["CheckError", "GateError", "GateResult", "validate_file", "validate_frame", "validate_production_day"]
+__all__ = [
+    "CheckError",
+    "GateError",
+    "GateResult",
+    "validate_file",
+    "validate_frame",
+    "validate_production_day",
+]
 
-_CONTEXTS: dict[tuple[str, str], Any] = {}
+_RUNNERS: dict[tuple[str, str], Any] = {}
 
 
 def quiet_gx_logging() -> None:
@@ -35,83 +43,15 @@ def quiet_gx_logging() -> None:
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
 
 
-def _context(contract: Contract) -> Any:
-    """The GX context with the contract's suites, built once per process and contract version."""
+def _runner(contract: Contract) -> Any:
+    """The GX suite runner of this contract version, built once per process."""
     key = (contract.source, contract.digest)
-    if key not in _CONTEXTS:
+    if key not in _RUNNERS:
         quiet_gx_logging()
-        from predmaint.quality.suites import build_context
+        from predmaint.quality.suites import SuiteRunner
 
-        _CONTEXTS[key] = build_context(contract)
-    return _CONTEXTS[key]
-
-
-def _raised(info: dict[str, Any]) -> str | None:
-    """The error message if an expectation raised (GX nests it per metric in some cases)."""
-    if info.get("raised_exception"):
-        return str(info.get("exception_message") or "unknown error")
-    for value in info.values():
-        if isinstance(value, dict) and value.get("raised_exception"):
-            return str(value.get("exception_message") or "unknown error")
-    return None
-
-
-_HIDDEN_KWARGS = {"column", "column_A", "column_B", "batch_id", "condition_parser", "ignore_row_if"}
-
-
-def _describe(kwargs: dict[str, Any], result: dict[str, Any]) -> str:
-    columns = [kwargs[k] for k in ("column", "column_A", "column_B") if kwargs.get(k)]
-    shown = {k: v for k, v in kwargs.items() if k not in _HIDDEN_KWARGS and v is not None}
-    parts = [" vs ".join(f"'{c}'" for c in columns)] if columns else []
-    for key, value in shown.items():
-        value = results.to_jsonable(value)
-        if isinstance(value, list) and len(value) > 6:
-            value = [*value[:3], f"… {len(value)} in all"]
-        parts.append(f"{key}={value!r}")
-    if "observed_value" in result:
-        parts.append(f"observed {results.to_jsonable(result['observed_value'])!r}")
-    mismatched = (result.get("details") or {}).get("mismatched")
-    if mismatched:
-        parts.append(f"mismatched {results.to_jsonable(mismatched)}")
-    return "; ".join(parts)
-
-
-def _row_examples(frame: pd.DataFrame, result: dict[str, Any], limit: int) -> list[dict[str, Any]]:
-    index = result.get("partial_unexpected_index_list") or []
-    rows = []
-    for label in index[:limit]:
-        if isinstance(label, dict) or label not in frame.index:
-            continue
-        rows.append({"row": int(label) + 1, **frame.loc[label].to_dict()})
-    return rows
-
-
-def _classify(gx_result: Any, frame: pd.DataFrame, limit: int) -> dict[str, list[dict[str, Any]]]:
-    out: dict[str, list[dict[str, Any]]] = {"failures": [], "warnings": [], "check_errors": []}
-    for r in gx_result.results:
-        if r.success:
-            continue
-        config = r.expectation_config
-        meta = dict(config.meta or {})
-        item: dict[str, Any] = {
-            "check": config.type,
-            "column": config.kwargs.get("column"),
-            "rule": meta.get("rule"),
-            "blocking": bool(meta.get("blocking", True)),
-            "reason": meta.get("reason"),
-        }
-        error = _raised(dict(r.exception_info or {}))
-        if error is not None:
-            out["check_errors"].append({**item, "message": f"the expectation raised: {error}"})
-            continue
-        res = dict(r.result or {})
-        item["message"] = _describe(dict(config.kwargs), res)
-        if res.get("unexpected_count") is not None:
-            item["unexpected_count"] = int(res["unexpected_count"])
-            item["unexpected_percent"] = res.get("unexpected_percent")
-        item["examples"] = _row_examples(frame, res, limit)
-        out["failures" if item["blocking"] else "warnings"].append(item)
-    return out
+        _RUNNERS[key] = SuiteRunner(contract)
+    return _RUNNERS[key]
 
 
 def _summary(suite: str, name: str, frame: pd.DataFrame | None, contract: Contract) -> dict[str, Any]:
@@ -155,12 +95,9 @@ def validate_frame(params: Params, frame: pd.DataFrame, suite: str, name: str) -
         from predmaint.quality.suites import add_derived, derived_columns
 
         started = time.perf_counter()
-        vd = _context(contract).validation_definitions.get(suite)
-        gx_result = vd.run(
-            batch_parameters={"dataframe": add_derived(frame, derived_columns(contract, suite))},
-            result_format={"result_format": "SUMMARY", "partial_unexpected_count": max(limit, 1)},
-        )
-        summary.update(stage="expectations", gx_version=gx_version, **_classify(gx_result, frame, limit))
+        batch = add_derived(frame, derived_columns(contract, suite))
+        gx_result = _runner(contract).validate(batch, suite, limit)
+        summary.update(stage="expectations", gx_version=gx_version, **classify(gx_result, frame, limit))
         summary["statistics"] = dict(gx_result.statistics)
         summary["validate_seconds"] = round(time.perf_counter() - started, 4)
         gx_dict = gx_result.to_json_dict()
@@ -189,7 +126,8 @@ def quarantine(params: Params, path: Path, result: GateResult) -> Path:
     results.write_result(folder / results.RESULT_FILE, result)
     (folder / results.REASON_FILE).write_text(
         f"{format_summary(result.summary)}\n\nOriginal location: {path}\n"
-        "Nothing was repaired or dropped: fix the source and re-ingest, or move the file back deliberately.\n",
+        "Nothing was repaired or dropped: fix the source and re-ingest,\n"
+        "or move the file back deliberately.\n",
         encoding="utf-8",
     )
     return folder

@@ -49,16 +49,10 @@ def _failure(check: str, message: str, column: str | None = None, **extra: Any) 
 
 def _examples(frame: pd.DataFrame, positions: list[int], columns: list[str]) -> list[dict[str, Any]]:
     shown = [c for c in columns if c in frame.columns]
-    return [
-        {"row": pos + 1, **{c: frame.iloc[pos][c] for c in shown}}
-        for pos in positions
-        if 0 <= pos < len(frame)
-    ]
+    return [{"row": pos + 1, **{c: frame.iloc[pos][c] for c in shown}} for pos in positions if 0 <= pos < len(frame)]
 
 
-def structural_failures(
-    frame: pd.DataFrame, contract: Contract, suite: str, example_rows: int
-) -> list[dict[str, Any]]:
+def structural_failures(frame: pd.DataFrame, contract: Contract, suite: str, example_rows: int) -> list[dict[str, Any]]:
     """Find what makes a table unvalidatable: no rows, missing or unknown columns, wrong kinds.
 
     Args:

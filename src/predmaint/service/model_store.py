@@ -25,6 +25,7 @@ import pandas as pd
 
 from predmaint import features, schema
 from predmaint.service import deployment_log
+from predmaint.service.fastpath import accelerate
 
 log = logging.getLogger(__name__)
 
@@ -72,11 +73,17 @@ class MlflowRegistry:
 
 @dataclass(frozen=True)
 class ServedModel:
-    """A loaded model ready for the hot path."""
+    """A loaded model ready for the hot path.
+
+    ``scoring`` is how requests are scored: ``"forest"`` (numpy features + :class:`ForestSum`),
+    ``"numpy"`` (``features.fast_predict_proba``) or ``"pipeline"`` (a DataFrame through the
+    pipeline) — the fastest one that reproduced the pipeline's output on the probe readings.
+    """
 
     loaded: Any
     loaded_at: str
-    fast_path: bool
+    scoring: str = "pipeline"
+    scorer: Any = None
 
     @property
     def version(self) -> str:
@@ -88,27 +95,38 @@ class ServedModel:
         """The decision threshold chosen at training time."""
         return float(self.loaded.threshold)
 
+    @property
+    def fast_path(self) -> bool:
+        """True if requests skip the per-request DataFrame."""
+        return self.scoring != "pipeline"
+
     def predict(self, types: list[str] | npt.NDArray[Any], numeric: npt.NDArray[np.float64]) -> Any:
-        """Failure probabilities: the numpy fast path when verified for this model, else the pipeline."""
-        if self.fast_path:
-            return features.fast_predict_proba(self.loaded.pipeline, types, numeric)
+        """Failure probabilities of the readings."""
+        if self.scoring != "pipeline":
+            return features.fast_predict_proba(self.scorer, types, numeric)
         frame = pd.DataFrame(numeric, columns=list(schema.NUMERIC_FEATURES))
         frame.insert(0, schema.TYPE, np.asarray(types).astype(str))
         return self.loaded.pipeline.predict_proba(frame)[:, 1]
 
 
 def prepare(loaded: Any, probe: tuple[list[str], npt.NDArray[np.float64]]) -> ServedModel:
-    """Warm a loaded model up and decide whether the numpy fast path gives the pipeline's numbers."""
+    """Warm a loaded model up and pick the fastest scoring path that gives the pipeline's numbers."""
     types, numeric = probe
-    slow = ServedModel(loaded, deployment_log.now_iso(), fast_path=False)
+    slow = ServedModel(loaded, deployment_log.now_iso())
     reference = slow.predict(types, numeric)
-    try:
-        fast = features.fast_predict_proba(loaded.pipeline, types, numeric)
-        ok = bool(np.allclose(fast, reference, rtol=0, atol=1e-9))
-    except (AttributeError, KeyError, TypeError, ValueError) as exc:
-        log.warning("model %s: numpy fast path unavailable (%s); using the pipeline", loaded.version, exc)
-        ok = False
-    return replace(slow, fast_path=ok)
+    candidates = [("forest", accelerate(loaded.pipeline)), ("numpy", loaded.pipeline)]
+    for name, scorer in candidates:
+        if scorer is None:
+            continue
+        try:
+            fast = features.fast_predict_proba(scorer, types, numeric)
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
+            log.warning("model %s: %s scoring path unavailable (%s)", loaded.version, name, exc)
+            continue
+        if np.allclose(fast, reference, rtol=0, atol=1e-12):
+            return replace(slow, scoring=name, scorer=scorer)
+        log.warning("model %s: %s scoring path disagrees with the pipeline; not used", loaded.version, name)
+    return slow
 
 
 @dataclass
@@ -241,12 +259,12 @@ class ModelStore:
             for callback in self.on_swap:
                 callback(served, reason)
             log.info(
-                "serving %s version %s (%s, previous %s, fast path %s)",
+                "serving %s version %s (%s, previous %s, scoring path %s)",
                 served.loaded.name,
                 served.version,
                 reason,
                 old.version if old else "none",
-                served.fast_path,
+                served.scoring,
             )
             return ReloadResult(
                 "swapped", served.version, old.version if old else None, reason, time.perf_counter() - started

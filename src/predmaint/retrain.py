@@ -1,0 +1,120 @@
+"""The retraining window: the reference data plus the labelled production data served so far.
+
+Labelled production rows come from the prediction log (what the service scored, joined with the
+ground truth that arrived through ``POST /feedback``). The API, like a plant's systems, does not
+send the dataset's ids, so the rows get ``UDI``s that continue the reference numbering in arrival
+order, and ``Product ID`` = type letter + UDI (the AI4I pattern). Failure-mode flags come from the
+feedback's ``failure_mode``.
+
+For a fair promotion gate the newest ``promotion.recent_window_rows`` labelled rows are held out
+of the challenger's training window and passed to the gate instead: neither model has seen them.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+
+from predmaint import data, schema
+from predmaint.config import Params
+from predmaint.lineage import DataVersion, Manifest
+from predmaint.pipeline import dvc_env
+
+
+@dataclass(frozen=True)
+class RetrainWindow:
+    """The new training data version and the held-out recent window for the gate."""
+
+    path: Path
+    version: DataVersion
+    rows: int
+    production_rows: int
+    gate_window: pd.DataFrame | None
+    dvc_tracked: bool
+
+
+def labelled_production(log_frame: pd.DataFrame, first_udi: int) -> pd.DataFrame:
+    """Turn labelled prediction-log rows into AI4I rows (ids assigned in arrival order)."""
+    labelled = log_frame[log_frame["target"].notna()].sort_values("timestamp", kind="stable")
+    out = labelled.loc[:, list(schema.FEATURE_COLUMNS)].reset_index(drop=True)
+    out.insert(0, schema.UDI, range(first_udi, first_udi + len(out)))
+    out.insert(1, schema.PRODUCT_ID, [f"{t}{u:05d}" for t, u in zip(out[schema.TYPE], out[schema.UDI], strict=True)])
+    out[schema.TARGET] = labelled["target"].astype(int).to_numpy()
+    modes = labelled["failure_mode"].fillna("").to_numpy()
+    for mode in schema.FAILURE_MODES:
+        out[mode] = (modes == mode).astype(int)
+    for col in (schema.SPEED, schema.TOOL_WEAR):
+        out[col] = out[col].round().astype(int)
+    return out
+
+
+def build_window(params: Params, reference: pd.DataFrame, production: pd.DataFrame) -> pd.DataFrame:
+    """Concatenate reference and production rows per ``monitoring.retrain_policy``."""
+    window = pd.concat([reference, production], ignore_index=True)
+    if params.monitoring.retrain_policy == "sliding":
+        window = window.iloc[-params.monitoring.sliding_window_rows :].reset_index(drop=True)
+    return window
+
+
+def prepare(params: Params, log_frame: pd.DataFrame, reason: str) -> RetrainWindow:
+    """Write the new training window as a data version (manifest row, ``dvc add``).
+
+    Args:
+        params: The project parameters.
+        log_frame: The prediction log with feedback (``predlog.read_window``).
+        reason: Why retraining runs, recorded with the data version.
+
+    Raises:
+        ValueError: There are no labelled production rows yet.
+    """
+    ref_path = params.path(params.paths.reference)
+    reference = data.read_table(ref_path)
+    extra = [c for c in reference.columns if c not in schema.ALL_COLUMNS]
+    reference = reference.drop(columns=extra)
+    production = labelled_production(log_frame, int(reference[schema.UDI].max()) + 1)
+    if production.empty:
+        raise ValueError("no labelled production rows in the prediction log yet")
+    hold = min(params.promotion.recent_window_rows, len(production) // 2)
+    gate_window = production.iloc[-hold:].reset_index(drop=True) if hold else None
+    train_part = production.iloc[: len(production) - hold]
+    window = build_window(params, reference, train_part)
+
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    path = data.write_table(window, params.path(params.paths.retrain_dir) / f"window_{stamp}.csv")
+    manifest = Manifest(params.path(params.paths.manifest), params.root)
+    parent = manifest.latest_for(ref_path)
+    version = manifest.record(
+        path,
+        stage="retrain_window",
+        rows=len(window),
+        parents=(parent.version_id,) if parent else (),
+        details={
+            "policy": params.monitoring.retrain_policy,
+            "reference_rows": len(reference),
+            "production_rows": len(train_part),
+            "held_out_for_gate": hold,
+            "reason": reason,
+        },
+    )
+    return RetrainWindow(path, version, len(window), len(train_part), gate_window, dvc_add(params.root, path))
+
+
+def dvc_add(root: Path, path: Path) -> bool:
+    """Track a file with DVC (cache + ``.dvc`` file); False when ``root`` is not a DVC repo."""
+    if not (root / ".dvc").is_dir():
+        return False
+    done = subprocess.run(
+        ["dvc", "add", "--quiet", str(path.relative_to(root))],
+        check=False,
+        cwd=root,
+        env=dvc_env(),
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"dvc add {path} failed:\n{done.stdout}{done.stderr}")
+    return True
