@@ -1,5 +1,8 @@
 # syntax=docker/dockerfile:1.7
 # predmaint runtime image: one image for every service; the CMD picks the service.
+# Stages: uv → builder (venv from uv.lock) → runtime (the API image) → workspace (runtime + the DVC
+# workspace the deployment runner needs) → api (the default target, identical to runtime).
+# docker-compose.yml builds `runtime` for the API and `workspace` for MLflow, Prefect and the runner.
 #   docker build -t predmaint .
 #   docker run -p 8000:8000 -v $PWD/mlruns:/app/mlruns -e PREDMAINT_ADMIN_TOKEN=... predmaint   # the API
 #   docker run predmaint predmaint monitor ...                                                   # another service
@@ -59,3 +62,26 @@ EXPOSE 8000
 HEALTHCHECK --interval=15s --timeout=3s --start-period=90s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen(os.environ['PREDMAINT_HEALTH_URL'], timeout=2)"]
 CMD ["predmaint", "serve"]
+
+# The platform image (compose: mlflow, prefect-server, runner): the same venv plus the project's DVC
+# workspace. The runner executes `dvc repro --single-item <stage>`, so it needs dvc.yaml/dvc.lock,
+# .dvc/config, flows/ and the sources DVC hashes as stage dependencies. There is no git in the image:
+# DVC runs without SCM (.dvc/config.local) and lineage tags record git_commit "unknown".
+FROM runtime AS workspace
+USER root
+COPY dvc.yaml dvc.lock ./
+COPY .dvc/config ./.dvc/config
+COPY src ./src
+COPY flows ./flows
+RUN printf '[core]\n    no_scm = true\n' > .dvc/config.local \
+ && mkdir -p .dvc/cache .dvc/tmp data/production models /mlartifacts \
+ && chown predmaint:predmaint dvc.lock .dvc .dvc/cache .dvc/tmp data/production models /mlartifacts
+ENV PREFECT_RUNNER_SERVER_ENABLE=true \
+    PREFECT_RUNNER_SERVER_HOST=127.0.0.1 \
+    PREFECT_RUNNER_SERVER_PORT=8080 \
+    PREDMAINT_HEALTH_URL=http://127.0.0.1:8080/health
+USER predmaint
+CMD ["python", "flows/deployments.py"]
+
+# Default target (`docker build .`): the API image, exactly the runtime stage.
+FROM runtime AS api

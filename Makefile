@@ -25,7 +25,7 @@ help: ## List the targets
 $(VENV)/.synced: uv.lock pyproject.toml
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 \
 		|| { echo "installing uv with pip"; $(PYTHON) -m pip install --quiet uv; }
-	$(UV) sync --frozen --python $(PYTHON)
+	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --frozen --python $(PYTHON)
 	@touch $@
 
 setup: $(VENV)/.synced ## Create .venv with uv, exactly from uv.lock

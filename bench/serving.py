@@ -72,9 +72,7 @@ def bootstrap(root: Path) -> Path:
     params = load_params(root / "params.yaml", environ={})
     csv = params.path(params.data.csv_path)
     rows = params.split.train_rows
-    frame = (
-        pd.read_csv(csv, encoding="utf-8-sig").head(rows) if csv.is_file() else simulate(params, rows=rows)
-    )
+    frame = pd.read_csv(csv, encoding="utf-8-sig").head(rows) if csv.is_file() else simulate(params, rows=rows)
     source = params.path(params.paths.reference)
     source.parent.mkdir(parents=True, exist_ok=True)
     frame.to_csv(source, index=False)
@@ -118,7 +116,16 @@ def wrk(url: str, script: Path, connections: int, seconds: float) -> dict[str, A
     """Run wrk and parse req/s, p50, p99 (ms) and errors from its output."""
     threads = min(connections, 2)
     out = subprocess.run(
-        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency", "-s", str(script), url],
+        [
+            "wrk",
+            f"-t{threads}",
+            f"-c{connections}",
+            f"-d{max(1, round(seconds))}s",
+            "--latency",
+            "-s",
+            str(script),
+            url,
+        ],
         capture_output=True,
         text=True,
         check=True,
@@ -212,9 +219,7 @@ def main(argv: list[str] | None = None) -> int:
                 wrk(urls[tool] + path, script, c, args.warmup)
                 results[tool][c] = wrk(urls[tool] + path, script, c, args.duration)
                 print(f"  c={c:<3} {tool:<9} {results[tool][c]}")
-    print(
-        "\n| concurrency | server | req/s | p50 ms | p99 ms | errors |\n| --- | --- | --- | --- | --- | --- |"
-    )
+    print("\n| concurrency | server | req/s | p50 ms | p99 ms | errors |\n| --- | --- | --- | --- | --- | --- |")
     for c in args.concurrency:
         for tool in ("mlflow", "predmaint"):
             row = results[tool][c]

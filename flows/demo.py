@@ -191,20 +191,28 @@ def where_to_look(params: Params) -> str:
     )
 
 
-def main(params_path: str | None = None) -> int:
-    """Run the lifecycle demo; return the process exit code."""
+def run_lifecycle(params_path: str | None = None, drift: bool = True) -> tuple[Params, list[DayRow]]:
+    """Train, serve, replay every production day (and a drift day), monitor, retrain, swap.
+
+    Args:
+        params_path: The params file (default: ``$PREDMAINT_PARAMS`` or ./params.yaml).
+        drift: Also replay one simulated drift day (``replay.drift_scenario``).
+
+    Returns:
+        The params and one summary row per replayed day.
+    """
     from flows.training import training_pipeline
     from predmaint.replay import drift_day, production_day
     from predmaint.split import production_days
 
-    t0 = time.monotonic()
     params = project_params(params_path)
     say(f"project {params.root}; MLflow {params.tracking_uri}; Prefect ephemeral API")
     reset_serving_state(params)
     say("training-pipeline: DVC stages ingest → validate_raw → split → clean → train → evaluate, then the gate")
     trained = training_pipeline(params_path)
     ran = [s for s, r in trained["stages_ran"].items() if r]
-    say(f"stages run: {', '.join(ran) or 'none (all up to date)'}; promotion: {trained['promotion']['summary']}")
+    say(f"stages run: {', '.join(ran) or 'none (all up to date)'}")
+    say(f"promotion: {trained['promotion']['summary']}")
 
     token = secrets.token_urlsafe(24)
     port = free_port(params.serving.host, params.serving.port)
@@ -212,9 +220,17 @@ def main(params_path: str | None = None) -> int:
     with service(params, port, token) as client:
         say(f"API on {client.base_url} serving v{served_version(client)} (try: curl {client.base_url}/model)")
         days = [(f"day_{d:02d}", production_day(params, d)) for d in production_days(params)]
-        days.append((f"day_{len(days) + 1:02d}_{params.replay.drift_scenario}", drift_day(params)))
+        if drift:
+            days.append((f"day_{len(days) + 1:02d}_{params.replay.drift_scenario}", drift_day(params)))
         for name, frames in days:
             rows.append(run_day(params, client, name, frames))
+    return params, rows
+
+
+def main(params_path: str | None = None) -> int:
+    """Run the lifecycle demo and print the summary; return the process exit code."""
+    t0 = time.monotonic()
+    params, rows = run_lifecycle(params_path)
     print("\n" + summary_table(rows) + "\n", flush=True)
     print(where_to_look(params), flush=True)
     say(f"done in {time.monotonic() - t0:.0f} s")

@@ -64,9 +64,7 @@ class Metrics:
             "predmaint_model_loaded_timestamp_seconds", "When the served version was loaded.", registry=r
         )
         self.reloads = Counter("predmaint_model_swaps", "Model versions swapped in.", ["reason"], registry=r)
-        self.registry_up = Gauge(
-            "predmaint_registry_reachable", "1 if the last registry poll succeeded.", registry=r
-        )
+        self.registry_up = Gauge("predmaint_registry_reachable", "1 if the last registry poll succeeded.", registry=r)
 
     def observe_batch(self, rows: int, decisions: Any) -> None:
         """Count one micro-batch and its predicted classes."""

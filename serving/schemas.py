@@ -14,6 +14,16 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, create_model, m
 from pydantic_core import PydanticCustomError
 
 from predmaint import schema
+from serving.examples import (
+    EXAMPLE_FEEDBACK,
+    EXAMPLE_FEEDBACK_RESPONSE,
+    EXAMPLE_MODEL_INFO,
+    EXAMPLE_PREDICTION,
+    EXAMPLE_READING,
+    EXAMPLE_READY,
+    EXAMPLE_RELOAD,
+    EXAMPLE_VALIDATION_ERROR,
+)
 
 UNITS: dict[str, str] = {
     schema.AIR_TEMP: "K",
@@ -22,23 +32,6 @@ UNITS: dict[str, str] = {
     schema.TORQUE: "Nm",
     schema.TOOL_WEAR: "min",
 }
-EXAMPLE_READING: dict[str, Any] = {
-    "type": "L",
-    "air_temperature_k": 298.1,
-    "process_temperature_k": 308.6,
-    "rotational_speed_rpm": 1551,
-    "torque_nm": 42.8,
-    "tool_wear_min": 0,
-}
-EXAMPLE_RISKY: dict[str, Any] = {
-    "type": "L",
-    "air_temperature_k": 302.1,
-    "process_temperature_k": 310.4,
-    "rotational_speed_rpm": 1320,
-    "torque_nm": 68.2,
-    "tool_wear_min": 160,
-}
-EXAMPLE_AI4I: dict[str, Any] = {schema.FROM_SNAKE_CASE[k]: v for k, v in EXAMPLE_READING.items()}
 FAILURE_MODE_CODES = Literal["TWF", "HDF", "PWF", "OSF", "RNF"]
 
 
@@ -122,31 +115,6 @@ class ModelRef(BaseModel):
     version: str
 
 
-EXAMPLE_PREDICTION: dict[str, Any] = {
-    "request_id": "6f1c2a9e0b4d4c3e8a1f5b7d9c2e4a60",
-    "failure_probability": 0.87,
-    "failure_predicted": True,
-    "threshold": 0.31,
-    "failure_modes": [
-        {
-            "mode": "PWF",
-            "name": "power failure",
-            "violated": True,
-            "ratio": 1.048,
-            "reason": "power 9,427 W above the 9,000 W limit",
-        },
-        {
-            "mode": "OSF",
-            "name": "overstrain failure",
-            "violated": False,
-            "ratio": 0.992,
-            "reason": "tool wear × torque at 99 % of the overstrain limit for type L",
-        },
-    ],
-    "model": {"name": "predmaint-failure", "version": "3"},
-}
-
-
 class Prediction(BaseModel):
     """The answer for one reading."""
 
@@ -172,23 +140,7 @@ class ErrorItem(BaseModel):
 class ValidationErrorResponse(BaseModel):
     """422: every problem found, each naming the field (and the bound, if one was crossed)."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "detail": [
-                        {
-                            "loc": ["body", 0, "torque_nm"],
-                            "field": "torque_nm",
-                            "msg": "torque_nm = 95.0 is above the maximum 76.6 Nm of the data contract "
-                            "(accepted range [3.8, 76.6])",
-                            "type": "less_than_equal",
-                        }
-                    ]
-                }
-            ]
-        }
-    )
+    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLE_VALIDATION_ERROR]})
 
     detail: list[ErrorItem]
 
@@ -206,11 +158,7 @@ class FeedbackItem(BaseModel):
 
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {"request_id": "6f1c2a9e0b4d4c3e8a1f5b7d9c2e4a60", "failure": 1, "failure_mode": "PWF"}
-            ]
-        },
+        json_schema_extra={"examples": [EXAMPLE_FEEDBACK]},
     )
 
     request_id: str = Field(min_length=1, max_length=64)
@@ -221,11 +169,7 @@ class FeedbackItem(BaseModel):
 class FeedbackResponse(BaseModel):
     """What the feedback changed. Sending the same feedback again changes nothing (idempotent)."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [{"recorded": 2, "unchanged": 1, "updated": 0, "updated_ids": []}],
-        }
-    )
+    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLE_FEEDBACK_RESPONSE]})
 
     recorded: int = Field(description="Predictions labelled for the first time.")
     unchanged: int = Field(description="Already labelled the same way.")
@@ -254,26 +198,7 @@ class RegistryState(BaseModel):
 class Ready(BaseModel):
     """Readiness: 200 once a model is loaded, 503 before; details either way."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "ready": True,
-                    "reason": None,
-                    "model": {"name": "predmaint-failure", "version": "3"},
-                    "registry": {
-                        "reachable": False,
-                        "checked_at": "2026-11-23T10:00:00.000+00:00",
-                        "alias": "champion",
-                        "alias_version": "3",
-                        "error": "OperationalError: unable to open database file",
-                    },
-                    "load_error": None,
-                    "prediction_log": {"path": "/srv/predmaint/data/predictions/predictions.db", "ok": True},
-                }
-            ]
-        }
-    )
+    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLE_READY]})
 
     ready: bool
     reason: str | None
@@ -288,24 +213,7 @@ class ModelInfo(BaseModel):
 
     model_config = ConfigDict(
         protected_namespaces=(),
-        json_schema_extra={
-            "examples": [
-                {
-                    "name": "predmaint-failure",
-                    "version": "3",
-                    "alias": "champion",
-                    "run_id": "9d2f0c8e7b6a4c1d9e8f7a6b5c4d3e2f",
-                    "data_version": "v4_clean",
-                    "data_hash": "5d41402abc4b2a76b9719d911017c592",
-                    "git_commit": "1dedafe0c5f3b7e4d2a1908f6e5d4c3b2a190807",
-                    "metrics": {"val_f1": 0.71, "val_recall": 0.83},
-                    "threshold": 0.31,
-                    "loaded_at": "2026-11-23T10:00:00.000+00:00",
-                    "fast_path": True,
-                    "scoring": "forest",
-                }
-            ]
-        },
+        json_schema_extra={"examples": [EXAMPLE_MODEL_INFO]},
     )
 
     name: str
@@ -329,27 +237,13 @@ class ReloadRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"force": False}]})
 
-    force: bool = Field(
-        default=False, description="Reload even if the alias still points at the served version."
-    )
+    force: bool = Field(default=False, description="Reload even if the alias still points at the served version.")
 
 
 class ReloadResponse(BaseModel):
     """The outcome of a reload."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "result": "swapped",
-                    "version": "4",
-                    "previous_version": "3",
-                    "reason": "manual reload",
-                    "seconds": 2.7,
-                }
-            ]
-        }
-    )
+    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLE_RELOAD]})
 
     result: Literal["swapped", "unchanged"]
     version: str

@@ -109,9 +109,6 @@ class Service:
     def start(self) -> None:
         """Open the prediction log, start the model worker, start loading/polling the model."""
         s = self.settings.serving
-        import sys
-        if os.environ.get("XX_SWITCH"):
-            sys.setswitchinterval(float(os.environ["XX_SWITCH"]))
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", str(int(s.registry_timeout_s)))
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", str(s.registry_max_retries))
         self.predlog.start()

@@ -52,9 +52,7 @@ class Settings(BaseModel):
             raise ValueError("the data contract lists no product types")
         token = self.admin_token.get_secret_value() if self.admin_token else None
         if token is not None and len(token) < MIN_TOKEN_LENGTH:
-            raise ValueError(
-                f"${self.params.serving.admin_token_env} is shorter than {MIN_TOKEN_LENGTH} characters"
-            )
+            raise ValueError(f"${self.params.serving.admin_token_env} is shorter than {MIN_TOKEN_LENGTH} characters")
         return self
 
     @property
@@ -100,9 +98,7 @@ class Settings(BaseModel):
             bounds={k: (float(v[0]), float(v[1])) for k, v in bounds.items() if k in schema.NUMERIC_FEATURES},
             product_types=tuple(contract.product_types if product_types is None else product_types),
             integer_columns=tuple(
-                c
-                for c in schema.NUMERIC_FEATURES
-                if c in contract.columns and contract.columns[c].dtype == "integer"
+                c for c in schema.NUMERIC_FEATURES if c in contract.columns and contract.columns[c].dtype == "integer"
             ),
             process_above_air=bool(rule and rule.blocking),
             admin_token=SecretStr(token) if token else None,

@@ -70,3 +70,40 @@ def real_params(tmp_path: Path) -> Params:
 def sim_params(tmp_path: Path) -> Params:
     """Params of a temp project whose only source is the simulator."""
     return make_project(tmp_path / "proj", data={"source_order": ["simulator"]})
+
+
+def clone_project(dest: Path, **overrides: dict[str, Any]) -> Path:
+    """A fresh git repository with the project's tracked files (as in the work tree) and params overrides.
+
+    Generated state is not copied: like a fresh clone, DVC must rebuild every stage.
+    """
+    import subprocess
+
+    files = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    for rel in files:
+        src = REPO / rel
+        if src.is_file() and rel != "dvc.lock":
+            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest / rel)
+    if overrides:
+        write_params(dest, **overrides)
+    for cmd in (["git", "init", "-q", "-b", "main"], ["git", "add", "-A"], ["git", "commit", "-qm", "clone"]):
+        subprocess.run(cmd, cwd=dest, check=True, capture_output=True)
+    return dest
+
+
+def subprocess_env(**extra: str) -> dict[str, str]:
+    """This process's environment minus PREDMAINT_* and with the venv's scripts first on PATH."""
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREDMAINT_")}
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
+    env.pop("MLFLOW_TRACKING_URI", None)
+    env.update(extra)
+    return env

@@ -10,9 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from serving.service import Service
 
-_bearer = HTTPBearer(
-    auto_error=False, description="The token in the env var named by serving.admin_token_env."
-)
+_bearer = HTTPBearer(auto_error=False, description="The token in the env var named by serving.admin_token_env.")
 
 
 def get_service(request: Request) -> Service:

@@ -98,17 +98,13 @@ class BodyParser:
         column = schema.FROM_SNAKE_CASE.get(field or "", "")
         if kind in ("greater_than_equal", "less_than_equal") and column in self.bounds:
             low, high = self.bounds[column]
-            side, limit = (
-                ("below the minimum", low) if kind == "greater_than_equal" else ("above the maximum", high)
-            )
+            side, limit = ("below the minimum", low) if kind == "greater_than_equal" else ("above the maximum", high)
             msg = (
                 f"{where}{key} = {given!r} is {side} {limit:g} {UNITS[column]} of the data contract "
                 f"(accepted range [{low:g}, {high:g}])"
             )
         elif kind == "multiple_of" and column:
-            msg = (
-                f"{where}{key} must be a whole number (the data contract types it as integer), got {given!r}"
-            )
+            msg = f"{where}{key} must be a whole number (the data contract types it as integer), got {given!r}"
         elif kind == "process_above_air":
             field, loc = "process_temperature_k", [*loc, "process_temperature_k"]
             msg = f"{where}{err['msg']}"

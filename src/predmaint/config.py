@@ -279,6 +279,10 @@ class OrchestrationParams(_Section):
     task_retries: int = Field(ge=0)
     task_retry_delay_s: float = Field(ge=0)
     batch_chunk_rows: int = Field(gt=0)
+    batch_max_concurrency: int = Field(ge=1)
+    dask_workers: int = Field(ge=1)
+    dask_threads_per_worker: int = Field(ge=1)
+    runner_limit: int = Field(ge=1)
 
 
 class Params(_Section):

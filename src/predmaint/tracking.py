@@ -37,7 +37,9 @@ def ensure_experiment(params: Params, name: str) -> str:
     if experiment is None:
         root = params.path(params.mlflow.artifact_root)
         uri = params.tracking_uri
-        location = root.as_uri() if uri.startswith(("sqlite:", "file:", "/")) or "://" not in uri else None
+        # a tracking server decides (proxied mlflow-artifacts:/); a direct database or file store
+        # (sqlite, postgresql, ...) keeps artifacts under mlflow.artifact_root, never in the CWD
+        location = None if uri.startswith(("http://", "https://", "databricks")) else root.as_uri()
         if location is not None:
             root.mkdir(parents=True, exist_ok=True)
         experiment_id = mlflow.create_experiment(name, artifact_location=location)

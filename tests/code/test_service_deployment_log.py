@@ -11,12 +11,8 @@ from predmaint.service import deployment_log
 from predmaint.service.deployment_log import Deployment
 
 
-def _row(
-    version: str, reason: str, previous: str = "", time: str = "2026-01-01T00:00:00.000+00:00"
-) -> Deployment:
-    return Deployment(
-        time, "predmaint-failure", version, "r" * 32, "champion", "v3_clean", "abc", reason, previous, 1
-    )
+def _row(version: str, reason: str, previous: str = "", time: str = "2026-01-01T00:00:00.000+00:00") -> Deployment:
+    return Deployment(time, "predmaint-failure", version, "r" * 32, "champion", "v3_clean", "abc", reason, previous, 1)
 
 
 def test_rows_round_trip_and_live_at(tmp_path: Path) -> None:

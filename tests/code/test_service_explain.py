@@ -25,16 +25,10 @@ def test_power_above_and_below_the_band(sim_params: Params) -> None:
 def test_overstrain_near_and_beyond_the_type_limit(sim_params: Params) -> None:
     near = _one(sim_params, "L", 300, 310, 1500, 50.0, 211)
     osf = next(m for m in near if m["mode"] == "OSF")
-    assert (
-        not osf["violated"]
-        and osf["reason"] == "tool wear × torque at 96 % of the overstrain limit for type L"
-    )
+    assert not osf["violated"] and osf["reason"] == "tool wear × torque at 96 % of the overstrain limit for type L"
     beyond = _one(sim_params, "H", 300, 310, 1500, 60.0, 230)
     osf = next(m for m in beyond if m["mode"] == "OSF")
-    assert (
-        osf["violated"]
-        and "13,800 min·Nm above the 13,000 min·Nm overstrain limit for type H" in osf["reason"]
-    )
+    assert osf["violated"] and "13,800 min·Nm above the 13,000 min·Nm overstrain limit for type H" in osf["reason"]
 
 
 def test_heat_dissipation_and_tool_wear(sim_params: Params) -> None:

@@ -69,8 +69,12 @@ def test_chronological_split_keeps_time_order() -> None:
 
 
 def _ingest_and_split(params: Params) -> None:
+    from predmaint.quality.gate import validate_file
+
     ingest(params)
-    split(params, source=params.path(params.paths.raw_file))
+    raw = params.path(params.paths.raw_file)
+    validate_file(params, raw, "raw")
+    split(params, source=raw)
 
 
 @needs_real_data

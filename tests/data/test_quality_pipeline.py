@@ -81,6 +81,8 @@ def test_cli_validate_exit_codes_and_docs(sim: Params, tmp_path: Path) -> None:
     assert "2 validation result(s) rendered" in docs.output and site.joinpath("index.html").is_file()
     assert {p.stem for p in (site / "expectations").glob("*.html")} == {"raw", "production"}
     assert len(list((site / "validations").rglob("*.html"))) == 2
+    index = site.joinpath("index.html").read_text(encoding="utf-8")
+    assert "gate-passed_" in index and "gate-rejected_" in index
     quarantined = sorted(sim.path(sim.paths.quarantine_dir).glob(f"*/{RESULT_FILE}"))
     assert (
         len(quarantined) == 2

@@ -67,9 +67,7 @@ def champion_project(cache: Path, dest: Path, **overrides: dict[str, Any]) -> Pa
             shutil.rmtree(cache, ignore_errors=True)
             _train_champion(cache)
             (cache / ".trained").touch()
-    shutil.copytree(
-        cache, dest, ignore=shutil.ignore_patterns(".trained", "predictions", "deployment_log.csv")
-    )
+    shutil.copytree(cache, dest, ignore=shutil.ignore_patterns(".trained", "predictions", "deployment_log.csv"))
     raw = yaml.safe_load((dest / "params.yaml").read_text())
     for section, values in overrides.items():
         raw[section].update(values)
@@ -84,9 +82,7 @@ def add_version(params: Params, threshold: float, alias: str | None = None) -> s
     client = MlflowClient(tracking_uri=params.tracking_uri)
     name = params.mlflow.registered_model
     base = client.get_model_version_by_alias(name, params.mlflow.champion_alias)
-    mv = client.create_model_version(
-        name, base.source, run_id=base.run_id, tags={"threshold": str(threshold)}
-    )
+    mv = client.create_model_version(name, base.source, run_id=base.run_id, tags={"threshold": str(threshold)})
     if alias:
         client.set_registered_model_alias(name, alias, mv.version)
     return str(mv.version)
@@ -127,9 +123,7 @@ class Server:
 
 
 @contextmanager
-def running_server(
-    params: Params, token: str | None = ADMIN_TOKEN, timeout_s: float = 180
-) -> Iterator[Server]:
+def running_server(params: Params, token: str | None = ADMIN_TOKEN, timeout_s: float = 180) -> Iterator[Server]:
     """Start ``predmaint serve`` on a free loopback port; yield once ``/ready`` is 200; stop it after."""
     port = free_port()
     log = params.root / f"server-{port}.log"
@@ -142,9 +136,7 @@ def running_server(
         str(port),
     ]
     with log.open("wb") as out:
-        proc = subprocess.Popen(
-            cmd, env=service_env(params, token), stdout=out, stderr=subprocess.STDOUT, cwd=REPO
-        )
+        proc = subprocess.Popen(cmd, env=service_env(params, token), stdout=out, stderr=subprocess.STDOUT, cwd=REPO)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + timeout_s

@@ -70,9 +70,7 @@ def test_health_and_ready(client: httpx.Client, project: Params) -> None:
     assert ready.status_code == 200
     body = ready.json()
     assert body["ready"] is True and body["model"]["version"] == "1"
-    assert (
-        body["registry"]["reachable"] is True and body["registry"]["alias"] == project.mlflow.champion_alias
-    )
+    assert body["registry"]["reachable"] is True and body["registry"]["alias"] == project.mlflow.champion_alias
 
 
 def test_predictions_equal_the_in_process_pipeline(client: httpx.Client, project: Params) -> None:
@@ -125,15 +123,11 @@ BAD_INPUTS: list[tuple[str, Any, str, str]] = [
 
 
 @pytest.mark.parametrize(("case", "body", "field", "words"), BAD_INPUTS, ids=[c[0] for c in BAD_INPUTS])
-def test_bad_input_is_422_naming_the_field(
-    client: httpx.Client, case: str, body: Any, field: str, words: str
-) -> None:
+def test_bad_input_is_422_naming_the_field(client: httpx.Client, case: str, body: Any, field: str, words: str) -> None:
     r = client.post("/predict", json=body)
     assert r.status_code == 422, r.text
     detail = r.json()["detail"]
-    assert any((d["field"] or "") == field and field in d["msg"] and words in d["msg"] for d in detail), (
-        detail
-    )
+    assert any((d["field"] or "") == field and field in d["msg"] and words in d["msg"] for d in detail), detail
 
 
 @pytest.mark.parametrize("raw", [b"NaN", b"Infinity", b"-Infinity"])
@@ -241,9 +235,7 @@ def test_openapi_has_examples_for_every_endpoint(client: httpx.Client) -> None:
 
 def test_smoke_script_passes_against_the_server(server: Server) -> None:
     script = REPO / "serving" / "smoke_test.py"
-    ok = subprocess.run(
-        [sys.executable, str(script), "--url", server.url], capture_output=True, text=True, check=False
-    )
+    ok = subprocess.run([sys.executable, str(script), "--url", server.url], capture_output=True, text=True, check=False)
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert "smoke test passed" in ok.stdout
     wrong = subprocess.run(
@@ -264,8 +256,7 @@ def test_service_process_imports_no_gx_evidently_or_prefect(project: Params, tmp
             "with TestClient(create_app_from_env()) as c:",
             "    while c.get('/ready').status_code != 200: time.sleep(0.2)",
             f"    assert c.post('/predict', json={GOOD!r}).status_code == 200",
-            "print(sorted({m.split('.')[0] for m in sys.modules}"
-            " & {'great_expectations', 'evidently', 'prefect'}))",
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'great_expectations', 'evidently', 'prefect'}))",
         ]
     )
     env = service_env(project, token=None)

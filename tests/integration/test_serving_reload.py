@@ -44,9 +44,7 @@ AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Params:
     base = tmp_path_factory.getbasetemp()
-    return champion_project(
-        base / "serving_champion", base / "serving_reload", serving={"reload_poll_s": 0.5}
-    )
+    return champion_project(base / "serving_champion", base / "serving_reload", serving={"reload_poll_s": 0.5})
 
 
 def _hammer(url: str, stop: threading.Event, results: list[tuple[int, str]]) -> None:
@@ -54,9 +52,7 @@ def _hammer(url: str, stop: threading.Event, results: list[tuple[int, str]]) -> 
         while not stop.is_set():
             try:
                 r = c.post("/predict", json=[READING, READING])
-                results.append(
-                    (r.status_code, r.json()[0]["model"]["version"] if r.status_code == 200 else r.text)
-                )
+                results.append((r.status_code, r.json()[0]["model"]["version"] if r.status_code == 200 else r.text))
             except (httpx.HTTPError, ValueError) as exc:
                 results.append((-1, repr(exc)))
 
@@ -101,9 +97,7 @@ def test_alias_moves_under_load_without_a_failed_request(project: Params) -> Non
 
 @pytest.fixture
 def app_client(project: Params) -> Iterator[TestClient]:
-    slow_poll = project.model_copy(
-        update={"serving": project.serving.model_copy(update={"reload_poll_s": 3600.0})}
-    )
+    slow_poll = project.model_copy(update={"serving": project.serving.model_copy(update={"reload_poll_s": 3600.0})})
     settings = Settings.from_params(slow_poll, environ={slow_poll.serving.admin_token_env: ADMIN_TOKEN})
     with TestClient(create_app(settings)) as client:
         _wait_for(lambda: client.get("/ready").status_code == 200)
@@ -121,10 +115,7 @@ def test_admin_reload_swaps_and_reports(project: Params, app_client: TestClient)
         assert r.json()["reason"] == "manual reload" and r.json()["previous_version"] == before
         answer = app_client.post("/predict", json=READING).json()
         assert answer["model"]["version"] == new and answer["threshold"] == pytest.approx(0.66)
-        assert (
-            deployment_log.read(project.path(project.paths.deployment_log)).iloc[-1]["reason"]
-            == "manual reload"
-        )
+        assert deployment_log.read(project.path(project.paths.deployment_log)).iloc[-1]["reason"] == "manual reload"
     finally:
         set_champion(project, before)
 

@@ -24,14 +24,11 @@ router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[Depends(requir
         409: {"model": Message, "description": "The alias points at no version."},
         503: {
             "model": Message,
-            "description": "Registry unreachable or the new version failed to load; "
-            "the current model keeps serving.",
+            "description": "Registry unreachable or the new version failed to load; the current model keeps serving.",
         },
     },
 )
-async def reload(
-    service: ServiceDep, request: Annotated[ReloadRequest | None, Body()] = None
-) -> ReloadResponse:
+async def reload(service: ServiceDep, request: Annotated[ReloadRequest | None, Body()] = None) -> ReloadResponse:
     """Ask the registry which version the champion alias points at and, if it differs from the served
     one (or ``force``), load it off the request path and swap it in atomically. Requests in flight
     finish on the old model. A rollback is moving the alias back, then calling this."""

@@ -8,11 +8,12 @@ from fastapi import APIRouter, HTTPException, Request
 
 from predmaint.service.predlog import Feedback, UnknownRequestIdsError
 from serving.api.validation import read_body
-from serving.schemas import FeedbackItem, FeedbackResponse, Message, ValidationErrorResponse
+from serving.examples import EXAMPLE_FEEDBACK
+from serving.schemas import FeedbackResponse, Message, ValidationErrorResponse
 from serving.service import Service
 
 router = APIRouter(tags=["feedback"])
-_EXAMPLE = FeedbackItem.model_config["json_schema_extra"]["examples"][0]  # type: ignore[index]
+_EXAMPLE = EXAMPLE_FEEDBACK
 
 
 @router.post(

@@ -19,9 +19,7 @@ _EXAMPLE = (
     "/metrics",
     summary="Prometheus metrics",
     response_class=Response,
-    responses={
-        200: {"content": {CONTENT_TYPE_LATEST: {"example": _EXAMPLE}}, "description": "Prometheus text."}
-    },
+    responses={200: {"content": {CONTENT_TYPE_LATEST: {"example": _EXAMPLE}}, "description": "Prometheus text."}},
 )
 async def metrics(service: ServiceDep) -> Response:
     """Requests, latency histogram, errors, predictions by class, micro-batch sizes, swaps, the

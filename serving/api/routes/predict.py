@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-import uuid
+import os
+import random
 from typing import Any
 
 import numpy as np
@@ -14,11 +14,8 @@ from pydantic import BaseModel
 from predmaint import schema
 from predmaint.service.scoring import ModelNotReadyError, PredictionLogError
 from serving.api.validation import read_body
+from serving.examples import EXAMPLE_AI4I, EXAMPLE_PREDICTION, EXAMPLE_READING, EXAMPLE_RISKY
 from serving.schemas import (
-    EXAMPLE_AI4I,
-    EXAMPLE_PREDICTION,
-    EXAMPLE_READING,
-    EXAMPLE_RISKY,
     Message,
     Prediction,
     ValidationErrorResponse,
@@ -26,6 +23,12 @@ from serving.schemas import (
 from serving.service import Service
 
 _FIELDS = [schema.SNAKE_CASE[c] for c in schema.NUMERIC_FEATURES]
+_ids = random.Random(os.urandom(32))
+
+
+def _request_id() -> str:
+    """A random 128-bit hex id; no syscall (``uuid4`` reads /dev/urandom and gives up the GIL)."""
+    return f"{_ids.getrandbits(128):032x}"
 
 
 def _openapi(reading: type[BaseModel], max_batch: int) -> dict[str, Any]:
@@ -86,9 +89,9 @@ def build_router(reading: type[BaseModel], max_batch: int) -> APIRouter:
             raise HTTPException(503, "no model loaded yet; see GET /ready")
         types = [r.type for r in readings]
         numeric = np.array([[getattr(r, f) for f in _FIELDS] for r in readings], dtype=float)
-        ids = [uuid.uuid4().hex for _ in readings]
+        ids = [_request_id() for _ in readings]
         try:
-            scored = await asyncio.wrap_future(service.batcher.submit(types, numeric, ids))
+            scored = await service.batcher.submit_async(types, numeric, ids)
         except (ModelNotReadyError, PredictionLogError) as exc:
             raise HTTPException(503, str(exc)) from None
         if single:

@@ -22,9 +22,7 @@ def register(app: typer.Typer, get: Callable[[typer.Context], Params]) -> None:
         ctx: typer.Context,
         host: Annotated[str | None, typer.Option(help="Bind address (default: serving.host).")] = None,
         port: Annotated[int | None, typer.Option(help="Port (default: serving.port).")] = None,
-        workers: Annotated[
-            int | None, typer.Option(help="Worker processes (default: serving.workers).")
-        ] = None,
+        workers: Annotated[int | None, typer.Option(help="Worker processes (default: serving.workers).")] = None,
     ) -> None:
         """Serve the champion model over HTTP (FastAPI + uvicorn; host/port/workers from params.yaml/env).
 

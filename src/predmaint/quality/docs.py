@@ -3,6 +3,9 @@
 The gate runs GX in memory, so no GX project folder exists; the result JSON files it stored (passing
 ones under ``paths.validation_dir``, failing ones in quarantine) are loaded back into a fresh
 in-memory context and rendered to ``paths.data_docs_dir`` (git-ignored). Open its ``index.html``.
+
+GX's own status counts non-blocking warnings as failures, so each run is named after the gate's
+verdict (``gate-passed_…``, ``gate-rejected_…``, ``gate-check-error_…``).
 """
 
 from __future__ import annotations
@@ -69,12 +72,15 @@ def build_docs(params: Params) -> DocsBuild:
         if not gx_result:
             build.without_gx_result.append(path)
             continue
+        stem = path.parent.name if path.name == results.RESULT_FILE else path.stem
+        verdict = "gate-passed" if summary["success"] else "gate-rejected"
+        if summary.get("check_errors"):
+            verdict = "gate-check-error"
+        run_name = f"{verdict}_{stem}"
+        gx_result.setdefault("meta", {}).setdefault("run_id", {})["run_name"] = run_name
         key = ValidationResultIdentifier(
             expectation_suite_identifier=ExpectationSuiteIdentifier(name=summary["suite"]),
-            run_id=RunIdentifier(
-                run_name=path.parent.name if path.name == results.RESULT_FILE else path.stem,
-                run_time=datetime.fromisoformat(summary["checked_at"]),
-            ),
+            run_id=RunIdentifier(run_name=run_name, run_time=datetime.fromisoformat(summary["checked_at"])),
             batch_identifier=summary["name"],
         )
         ctx.validation_results_store.set(key, schema.load(gx_result))

@@ -10,6 +10,8 @@ threads fighting over the GIL.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import queue
 import threading
 import time
@@ -24,17 +26,56 @@ import numpy.typing as npt
 
 @dataclass
 class Job:
-    """One request's readings waiting for a model call; ``future`` receives the result."""
+    """One request's readings waiting for a model call.
+
+    The result goes to ``future`` (a ``concurrent.futures.Future``) or, for jobs submitted from an
+    event loop (:meth:`MicroBatcher.submit_async`), to ``waiter`` on ``loop``.
+    """
 
     types: list[str]
     numeric: npt.NDArray[np.float64]
     request_ids: list[str]
     future: Future[Any] = field(default_factory=Future)
+    loop: asyncio.AbstractEventLoop | None = None
+    waiter: asyncio.Future[Any] | None = None
 
     @property
     def rows(self) -> int:
         """Number of readings in the job."""
         return len(self.types)
+
+    def claim(self) -> bool:
+        """Mark the job as running; False if its caller gave up (cancelled) already."""
+        if self.waiter is not None:
+            return not self.waiter.cancelled()
+        return self.future.set_running_or_notify_cancel()
+
+
+def _settle_waiters(outcomes: list[tuple[asyncio.Future[Any], Any, BaseException | None]]) -> None:
+    for waiter, result, error in outcomes:
+        if waiter.done():
+            continue
+        if error is not None:
+            waiter.set_exception(error)
+        else:
+            waiter.set_result(result)
+
+
+def settle(jobs: Sequence[Job], results: Sequence[Any] | None, error: BaseException | None = None) -> None:
+    """Complete jobs with their results (or one error), waking each event loop once per batch."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], Any, BaseException | None]]] = {}
+    for i, job in enumerate(jobs):
+        result = None if results is None else results[i]
+        if job.waiter is not None and job.loop is not None:
+            by_loop.setdefault(job.loop, []).append((job.waiter, result, error))
+        elif not job.future.done():
+            if error is not None:
+                job.future.set_exception(error)
+            else:
+                job.future.set_result(result)
+    for loop, outcomes in by_loop.items():
+        with contextlib.suppress(RuntimeError):  # the loop closed: nobody is waiting any more
+            loop.call_soon_threadsafe(_settle_waiters, outcomes)
 
 
 Process = Callable[[Sequence[Job]], None]
@@ -45,8 +86,8 @@ class MicroBatcher:
     """Collect jobs into batches and hand each batch to ``process`` on one worker thread.
 
     Args:
-        process: Called with each batch on the worker thread; it must complete every job's future
-            (an exception it raises is set on the futures it left open).
+        process: Called with each batch on the worker thread; it must complete every job (now or
+            later) with :func:`settle`; an exception it raises fails the whole batch.
         max_size: Stop collecting once a batch holds this many readings.
         max_wait_s: How long to collect under concurrency.
     """
@@ -76,15 +117,23 @@ class MicroBatcher:
             self._thread.join(timeout)
             self._thread = None
 
-    def submit(
-        self, types: list[str], numeric: npt.NDArray[np.float64], request_ids: list[str]
-    ) -> Future[Any]:
+    def submit(self, types: list[str], numeric: npt.NDArray[np.float64], request_ids: list[str]) -> Future[Any]:
         """Queue one request's readings; the returned future resolves to what ``process`` sets."""
         if self._thread is None:
             raise RuntimeError("the micro-batcher is not running")
         job = Job(types, numeric, request_ids)
         self._queue.put(job)
         return job.future
+
+    async def submit_async(self, types: list[str], numeric: npt.NDArray[np.float64], request_ids: list[str]) -> Any:
+        """Queue one request's readings from an event loop and await the result."""
+        if self._thread is None:
+            raise RuntimeError("the micro-batcher is not running")
+        loop = asyncio.get_running_loop()
+        job = Job(types, numeric, request_ids, loop=loop, waiter=loop.create_future())
+        self._queue.put(job)
+        assert job.waiter is not None
+        return await job.waiter
 
     def _next(self, timeout: float | None) -> Job | None:
         if self._carry is not None:
@@ -119,7 +168,7 @@ class MicroBatcher:
             if first is None:
                 break
             batch, stop = self._collect(first)
-            live = [j for j in batch if j.future.set_running_or_notify_cancel()]
+            live = [j for j in batch if j.claim()]
             self._concurrent = len(batch) > 1
             self.batches += 1
             self.jobs += len(batch)
@@ -128,8 +177,6 @@ class MicroBatcher:
             try:
                 self._process(live)
             except BaseException as exc:
-                for job in live:
-                    if not job.future.done():
-                        job.future.set_exception(exc)
+                settle(live, None, exc)
         if self._carry is not None:
-            self._carry.future.cancel()
+            settle([self._carry], None, RuntimeError("the micro-batcher stopped"))

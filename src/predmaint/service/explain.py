@@ -49,9 +49,7 @@ def closeness(types: npt.ArrayLike, numeric: npt.NDArray[np.float64], rules: Phy
     limit = physics.osf_limit(types, rules.osf_limit_minnm)
     low, high = rules.power_limits_w
     with np.errstate(divide="ignore", invalid="ignore"):
-        hdf = np.minimum(
-            rules.hdf_temp_diff_k / np.maximum(diff, 1e-9), rules.hdf_speed_rpm / np.maximum(speed, 1e-9)
-        )
+        hdf = np.minimum(rules.hdf_temp_diff_k / np.maximum(diff, 1e-9), rules.hdf_speed_rpm / np.maximum(speed, 1e-9))
         pwf = np.maximum(power / high, low / np.maximum(power, 1e-9))
         osf = strain / limit
     twf = wear / rules.twf_window_min[0]
@@ -80,10 +78,7 @@ def _reason(mode: str, i: int, c: dict[str, Any], *, t: str, numeric: Any, rules
     if mode == "OSF":
         strain, limit = float(c["_strain"][i]), float(c["_limit"][i])
         if strain > limit:
-            return (
-                f"tool wear × torque {_n(strain)} min·Nm above the {_n(limit)} min·Nm "
-                f"overstrain limit for type {t}"
-            )
+            return f"tool wear × torque {_n(strain)} min·Nm above the {_n(limit)} min·Nm overstrain limit for type {t}"
         return f"tool wear × torque at {100 * ratio:.0f} % of the overstrain limit for type {t}"
     if mode == "HDF":
         diff, speed = float(c["_diff"][i]), float(numeric[i, 2])

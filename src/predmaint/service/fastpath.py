@@ -10,12 +10,20 @@ against the pipeline on probe readings before using it (``model_store.prepare``)
 
 from __future__ import annotations
 
+import logging
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
 from sklearn.pipeline import Pipeline
+
+from predmaint import features, schema
+from predmaint.service import deployment_log
+
+log = logging.getLogger(__name__)
 
 
 class ForestSum:
@@ -49,3 +57,61 @@ def accelerate(pipeline: Pipeline) -> Pipeline | None:
     fast.__dict__.update(pipeline.__dict__)
     fast.steps = [*pipeline.steps[:-1], (pipeline.steps[-1][0], ForestSum(final))]
     return fast
+
+
+@dataclass(frozen=True)
+class ServedModel:
+    """A loaded model ready for the hot path.
+
+    ``scoring`` is how requests are scored: ``"forest"`` (numpy features + :class:`ForestSum`),
+    ``"numpy"`` (``features.fast_predict_proba``) or ``"pipeline"`` (a DataFrame through the
+    pipeline) — the fastest one that reproduced the pipeline's output on the probe readings.
+    """
+
+    loaded: Any
+    loaded_at: str
+    scoring: str = "pipeline"
+    scorer: Any = None
+
+    @property
+    def version(self) -> str:
+        """The registry version."""
+        return str(self.loaded.version)
+
+    @property
+    def threshold(self) -> float:
+        """The decision threshold chosen at training time."""
+        return float(self.loaded.threshold)
+
+    @property
+    def fast_path(self) -> bool:
+        """True if requests skip the per-request DataFrame."""
+        return self.scoring != "pipeline"
+
+    def predict(self, types: list[str] | npt.NDArray[Any], numeric: npt.NDArray[np.float64]) -> Any:
+        """Failure probabilities of the readings."""
+        if self.scoring != "pipeline":
+            return features.fast_predict_proba(self.scorer, types, numeric)
+        frame = pd.DataFrame(numeric, columns=list(schema.NUMERIC_FEATURES))
+        frame.insert(0, schema.TYPE, np.asarray(types).astype(str))
+        return self.loaded.pipeline.predict_proba(frame)[:, 1]
+
+
+def prepare(loaded: Any, probe: tuple[list[str], npt.NDArray[np.float64]]) -> ServedModel:
+    """Warm a loaded model up and pick the fastest scoring path that gives the pipeline's numbers."""
+    types, numeric = probe
+    slow = ServedModel(loaded, deployment_log.now_iso())
+    reference = slow.predict(types, numeric)
+    candidates = [("forest", accelerate(loaded.pipeline)), ("numpy", loaded.pipeline)]
+    for name, scorer in candidates:
+        if scorer is None:
+            continue
+        try:
+            fast = features.fast_predict_proba(scorer, types, numeric)
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
+            log.warning("model %s: %s scoring path unavailable (%s)", loaded.version, name, exc)
+            continue
+        if np.allclose(fast, reference, rtol=0, atol=1e-12):
+            return replace(slow, scoring=name, scorer=scorer)
+        log.warning("model %s: %s scoring path disagrees with the pipeline; not used", loaded.version, name)
+    return slow

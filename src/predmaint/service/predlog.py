@@ -96,9 +96,7 @@ def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
 def _apply_feedback(conn: sqlite3.Connection, items: Sequence[Feedback]) -> FeedbackResult:
     ids = list(dict.fromkeys(i.request_id for i in items))
     marks = ",".join("?" * len(ids))
-    known = {
-        r[0] for r in conn.execute(f"SELECT request_id FROM predictions WHERE request_id IN ({marks})", ids)
-    }
+    known = {r[0] for r in conn.execute(f"SELECT request_id FROM predictions WHERE request_id IN ({marks})", ids)}
     missing = [i for i in ids if i not in known]
     if missing:
         raise UnknownRequestIdsError(missing)
@@ -144,9 +142,7 @@ class PredictionLog:
         """Create the tables and start the writer thread (idempotent)."""
         if self._thread is None:
             conn = connect(self.path)
-            self._thread = threading.Thread(
-                target=self._run, args=(conn,), name="predlog-writer", daemon=True
-            )
+            self._thread = threading.Thread(target=self._run, args=(conn,), name="predlog-writer", daemon=True)
             self._thread.start()
         return self
 
@@ -193,9 +189,7 @@ class PredictionLog:
             self._thread = None
 
 
-def read_window(
-    path: Path, since: float | pd.Timestamp | str | None = None, limit: int | None = None
-) -> pd.DataFrame:
+def read_window(path: Path, since: float | pd.Timestamp | str | None = None, limit: int | None = None) -> pd.DataFrame:
     """Predictions joined with their feedback, oldest first — what monitoring reads.
 
     Args:
@@ -256,9 +250,7 @@ def counts(path: Path) -> dict[str, int]:
         return {"predictions": 0, "labelled": 0}
     conn = connect(path, readonly=True)
     try:
-        n = conn.execute(
-            "SELECT (SELECT COUNT(*) FROM predictions), (SELECT COUNT(*) FROM feedback)"
-        ).fetchone()
+        n = conn.execute("SELECT (SELECT COUNT(*) FROM predictions), (SELECT COUNT(*) FROM feedback)").fetchone()
     finally:
         conn.close()
     return {"predictions": int(n[0]), "labelled": int(n[1])}

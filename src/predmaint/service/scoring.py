@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from predmaint.config import PhysicsParams
-from predmaint.service.batcher import Job
+from predmaint.service.batcher import Job, settle
 from predmaint.service.explain import explain
 from predmaint.service.model_store import ModelStore
 from predmaint.service.predlog import PredictionLog
@@ -120,13 +120,9 @@ def _complete(written: Future[int], jobs: Sequence[Job], answers: list[Scored]) 
     error = written.exception()
     if error is not None:
         log.error("prediction log write failed for %d requests: %s", len(jobs), error)
-    for job, answer in zip(jobs, answers, strict=True):
-        if job.future.done():
-            continue
-        if error is not None:
-            job.future.set_exception(PredictionLogError(f"prediction log write failed: {error}"))
-        else:
-            job.future.set_result(answer)
+        settle(jobs, None, PredictionLogError(f"prediction log write failed: {error}"))
+    else:
+        settle(jobs, answers)
 
 
 class PredictionLogError(RuntimeError):

@@ -1,0 +1,297 @@
+"""Static checks of docker-compose.yml and the Dockerfile (no Docker engine runs here).
+
+The compose file is validated against the Compose Specification JSON schema (tests/fixtures), its
+commands against the project's real entry points, its ports and environment against params.yaml,
+and its secrets against literal values. ``load_compose`` is reused by tests/integration/test_postgres.py.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import re
+import shlex
+import stat
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from predmaint.cli import app
+from predmaint.config import Params, load_params
+from predmaint.runtime import TELEMETRY_OPT_OUTS
+from tests.conftest import REPO
+
+COMPOSE = REPO / "docker-compose.yml"
+DOCKERFILE = REPO / "Dockerfile"
+SCHEMA = REPO / "tests" / "fixtures" / "compose-spec.json"
+SERVICES = {"postgres", "mlflow", "prefect-server", "runner", "api"}
+SECRETS = ("POSTGRES_PASSWORD", "MLFLOW_DB_PASSWORD", "PREFECT_DB_PASSWORD", "PREDMAINT_ADMIN_TOKEN")
+VAR = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[-?])(?P<arg>[^}]*))?\}")
+REQUIRED_REF = re.compile(r"^\$\{[A-Za-z_][A-Za-z0-9_]*:\?[^}]+\}$")
+SECRET_NAME = re.compile(r"PASSWORD|TOKEN|SECRET|API_KEY|PRIVATE")
+BIN = Path(sys.executable).parent
+
+
+class MissingVariableError(KeyError):
+    """A ``${VAR:?message}`` reference whose variable is unset or empty."""
+
+
+def interpolate(value: Any, env: dict[str, str]) -> Any:
+    """Apply Compose variable interpolation (``${V}``, ``${V:-d}``, ``${V-d}``, ``${V:?e}``, ``$$``)."""
+    if isinstance(value, dict):
+        return {k: interpolate(v, env) for k, v in value.items()}
+    if isinstance(value, list):
+        return [interpolate(v, env) for v in value]
+    if not isinstance(value, str):
+        return value
+
+    def one(m: re.Match[str]) -> str:
+        name, op, arg = m["name"], m["op"], m["arg"]
+        current = env.get(name)
+        unset = current is None or (current == "" and op is not None and op.startswith(":"))
+        if op in (":?", "?") and unset:
+            raise MissingVariableError(f"{name}: {arg}")
+        if op in (":-", "-") and unset:
+            return str(arg)
+        return current or ""
+
+    return VAR.sub(one, value.replace("$$", "\0")).replace("\0", "$")
+
+
+def load_compose(env: dict[str, str] | None = None) -> dict[str, Any]:
+    """docker-compose.yml as Compose sees it: YAML anchors merged, variables interpolated."""
+    raw = yaml.safe_load(COMPOSE.read_text(encoding="utf-8"))
+    return raw if env is None else interpolate(raw, env)
+
+
+def secrets_env() -> dict[str, str]:
+    """Every required secret set to a dummy value."""
+    return {name: f"dummy-{name.lower()}" for name in SECRETS}
+
+
+def argv(service: dict[str, Any]) -> list[str]:
+    command = service.get("command", [])
+    return shlex.split(command) if isinstance(command, str) else [str(c) for c in command]
+
+
+def option(args: list[str], flag: str) -> str:
+    return args[args.index(flag) + 1]
+
+
+def env_of(service: dict[str, Any]) -> dict[str, str]:
+    env = service.get("environment", {})
+    assert isinstance(env, dict), "environment must be a mapping"
+    return {k: str(v) for k, v in env.items()}
+
+
+def healthcheck_url(service: dict[str, Any]) -> str:
+    found = re.search(r"https?://[^'\"\s]+", " ".join(service["healthcheck"]["test"]))
+    assert found, service["healthcheck"]
+    return found.group(0)
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    return load_compose(secrets_env())
+
+
+@pytest.fixture(scope="module")
+def params() -> Params:
+    return load_params(REPO / "params.yaml", environ={})
+
+
+def test_compose_file_validates_against_the_compose_specification(compose: dict[str, Any]) -> None:
+    import jsonschema
+
+    schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
+    validator = jsonschema.validators.validator_for(schema)(schema)
+    errors = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(compose)]
+    assert not errors, errors
+    broken = {**compose, "services": {**compose["services"], "api": {**compose["services"]["api"], "helthcheck": {}}}}
+    assert not validator.is_valid(broken), "the schema must reject an unknown service key"
+    assert set(compose["services"]) == SERVICES
+
+
+def test_every_service_is_healthchecked_and_waits_for_healthy_dependencies(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    for name, svc in services.items():
+        assert svc.get("healthcheck", {}).get("test"), f"{name} has no healthcheck"
+        for dep, cond in svc.get("depends_on", {}).items():
+            assert dep in services and cond == {"condition": "service_healthy"}, (name, dep, cond)
+    assert set(services["runner"]["depends_on"]) == {"prefect-server", "mlflow"}
+    assert set(services["mlflow"]["depends_on"]) == set(services["prefect-server"]["depends_on"]) == {"postgres"}
+    assert "pg_isready" in services["postgres"]["healthcheck"]["test"]
+
+
+def test_predmaint_commands_are_real_cli_commands(compose: dict[str, Any]) -> None:
+    runner = CliRunner()
+    commands = [argv(s) for s in compose["services"].values() if argv(s)[:1] == ["predmaint"]]
+    assert commands == [["predmaint", "serve"]]
+    for command in commands:
+        result = runner.invoke(app, [*command[1:], "--help"])
+        assert result.exit_code == 0, (command, result.output)
+
+
+def test_runner_command_is_the_deployments_entry_point_shipped_in_the_image(compose: dict[str, Any]) -> None:
+    args = argv(compose["services"]["runner"])
+    assert args == ["python", "flows/deployments.py"]
+    script = REPO / args[1]
+    assert script.is_file() and "__main__" in script.read_text(encoding="utf-8")
+    assert re.search(r"^COPY flows \./flows$", _stage(DOCKERFILE.read_text(), "workspace"), re.M)
+
+
+def test_mlflow_command_uses_only_real_server_options(compose: dict[str, Any]) -> None:
+    from mlflow.cli import server
+
+    assert (BIN / "mlflow").is_file()
+    args = argv(compose["services"]["mlflow"])
+    assert args[:2] == ["mlflow", "server"]
+    opts = {o for p in server.params for o in p.opts}
+    assert {a for a in args[2:] if a.startswith("--")} <= opts
+    envvars = {p.name: p.envvar for p in server.params}
+    assert envvars["backend_store_uri"] == "MLFLOW_BACKEND_STORE_URI"
+    assert urlsplit(env_of(compose["services"]["mlflow"])["MLFLOW_BACKEND_STORE_URI"]).scheme == "postgresql"
+    assert {"--serve-artifacts", "--artifacts-destination", "--allowed-hosts"} <= set(args)
+    volumes = compose["services"]["mlflow"]["volumes"]
+    assert any(v.split(":")[1] == option(args, "--artifacts-destination") for v in volumes)
+    allowed = option(args, "--allowed-hosts").split(",")
+    assert any(fnmatch.fnmatch("mlflow:5000", h) for h in allowed), "in-network clients must be accepted"
+
+
+def test_prefect_server_command_and_database_url(compose: dict[str, Any]) -> None:
+    assert (BIN / "prefect").is_file()
+    svc = compose["services"]["prefect-server"]
+    args = argv(svc)
+    assert args[:3] == ["prefect", "server", "start"] and option(args, "--host") == "0.0.0.0"
+    out = subprocess.run(
+        [str(BIN / "prefect"), "server", "start", "--help"], capture_output=True, text=True, check=True
+    ).stdout
+    assert {a for a in args[3:] if a.startswith("--")} <= set(re.findall(r"--[a-z-]+", out))
+    url = urlsplit(env_of(svc)["PREFECT_API_DATABASE_CONNECTION_URL"])
+    assert (url.scheme, url.hostname, url.path) == ("postgresql+asyncpg", "postgres", "/prefect")
+
+
+def test_ports_follow_params_yaml(compose: dict[str, Any], params: Params) -> None:
+    s = compose["services"]
+    expected = {
+        "mlflow": params.orchestration.mlflow_port,
+        "prefect-server": params.orchestration.prefect_port,
+        "api": params.serving.port,
+    }
+    for name, port in expected.items():
+        published = [p.rsplit(":", 2) for p in s[name]["ports"]]
+        assert [(addr, int(host), int(target)) for addr, host, target in published] == [("127.0.0.1", port, port)]
+        assert urlsplit(healthcheck_url(s[name])).port == port
+    assert int(option(argv(s["mlflow"]), "--port")) == params.orchestration.mlflow_port
+    assert int(option(argv(s["prefect-server"]), "--port")) == params.orchestration.prefect_port
+    assert urlsplit(env_of(s["runner"])["PREFECT_API_URL"]).port == params.orchestration.prefect_port
+    for name in ("runner", "api"):
+        assert env_of(s[name])["PREDMAINT_TRACKING_URI"] == f"http://mlflow:{params.orchestration.mlflow_port}"
+    assert re.search(rf"^EXPOSE {params.serving.port}$", DOCKERFILE.read_text(), re.M)
+
+
+def test_service_environment_is_valid_for_params_yaml(compose: dict[str, Any]) -> None:
+    for name in ("runner", "api"):
+        env = env_of(compose["services"][name])
+        loaded = load_params(REPO / "params.yaml", environ=env)  # a wrong PREDMAINT_* key raises here
+        assert loaded.tracking_uri == env["PREDMAINT_TRACKING_URI"]
+        assert loaded.serving.admin_token_env in env
+    api = load_params(REPO / "params.yaml", environ=env_of(compose["services"]["api"]))
+    assert (api.serving.host, api.serving.port) == ("0.0.0.0", 8000)
+
+
+def test_telemetry_is_off_in_every_service(compose: dict[str, Any]) -> None:
+    for name, svc in compose["services"].items():
+        env = env_of(svc)
+        assert {k: env.get(k) for k in TELEMETRY_OPT_OUTS} == TELEMETRY_OPT_OUTS, name
+
+
+def test_no_literal_secret_in_the_compose_file() -> None:
+    raw = load_compose()
+    for name, svc in raw["services"].items():
+        for key, value in env_of(svc).items():
+            if SECRET_NAME.search(key):
+                assert REQUIRED_REF.match(value), f"{name}.{key} must be a ${{VAR:?message}} reference"
+            url = urlsplit(value) if "://" in value else None
+            if url is not None and url.password is not None:
+                assert REQUIRED_REF.match(url.password), f"{name}.{key}: password in URL is not a reference"
+    for secret in SECRETS:
+        with pytest.raises(MissingVariableError, match=secret):
+            load_compose({k: v for k, v in secrets_env().items() if k != secret})
+
+
+def test_env_example_lists_every_variable_with_empty_secrets() -> None:
+    text = (REPO / ".env.example").read_text(encoding="utf-8")
+    documented = dict(re.findall(r"^#?\s*([A-Z][A-Z0-9_]*)=(.*)$", text, re.M))
+    used = set(VAR.findall(COMPOSE.read_text(encoding="utf-8")))
+    assert {name for name, _, _ in used} <= set(documented)
+    assert all(documented[s] == "" for s in SECRETS)
+    tracked = subprocess.run(["git", "ls-files", ".env"], check=False, cwd=REPO, capture_output=True, text=True).stdout
+    assert not tracked.strip(), ".env must never be committed"
+
+
+def test_postgres_image_is_pinned_and_initialises_both_databases(compose: dict[str, Any]) -> None:
+    svc = compose["services"]["postgres"]
+    assert re.fullmatch(r"postgres:\d+\.\d+(-[a-z]+)?", svc["image"]), svc["image"]
+    mounts = dict(v.split(":")[:2] for v in svc["volumes"])
+    init = [REPO / src for src, dst in mounts.items() if dst.startswith("/docker-entrypoint-initdb.d/")]
+    assert len(init) == 1 and init[0].is_file() and init[0].stat().st_mode & stat.S_IXUSR
+    script = init[0].read_text(encoding="utf-8")
+    assert re.search(r"CREATE DATABASE mlflow\b", script) and re.search(r"CREATE DATABASE prefect\b", script)
+    assert "postgres-data" in compose["volumes"] and "/var/lib/postgresql/data" in mounts.values()
+
+
+def _stages(text: str) -> dict[str, str]:
+    parts = re.split(r"^FROM\s+", text, flags=re.M)[1:]
+    return {re.search(r"\bAS\s+(\S+)", p.splitlines()[0], re.I).group(1): p for p in parts}  # type: ignore[union-attr]
+
+
+def _stage(text: str, name: str) -> str:
+    return _stages(text)[name]
+
+
+def test_dockerfile_builds_from_the_lockfile_runs_unprivileged_and_is_healthchecked(compose: dict[str, Any]) -> None:
+    text = DOCKERFILE.read_text(encoding="utf-8")
+    stages = _stages(text)
+    assert list(stages) == ["uv", "builder", "runtime", "workspace", "api"]
+    assert stages["api"].splitlines()[0].split()[0] == "runtime", "default target must be the API image"
+    builder = stages["builder"]
+    assert "COPY pyproject.toml uv.lock" in builder and "pip install" not in text
+    assert all("--frozen" in s and "--no-dev" in s for s in re.findall(r"uv sync[^\n]*", builder))
+    assert len(re.findall(r"uv sync", builder)) == 2
+    for name in ("runtime", "workspace"):
+        users = re.findall(r"^USER\s+(\S+)", stages[name], re.M)
+        assert users and users[-1] not in {"root", "0"}, f"stage {name} ends as {users}"
+    assert re.search(r"^HEALTHCHECK .*\n?\s*CMD", stages["runtime"], re.M)
+    assert re.search(r'^CMD \["predmaint", "serve"\]$', stages["runtime"], re.M)
+    targets = {s["build"]["target"] for s in compose["services"].values() if "build" in s}
+    assert targets == {"runtime", "workspace"} and targets <= set(stages)
+
+
+def test_dockerignore_keeps_everything_the_dockerfile_copies() -> None:
+    patterns = [
+        line.strip()
+        for line in (REPO / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    sources = [
+        src for line in re.findall(r"^COPY (?!--from)(.+)$", DOCKERFILE.read_text(), re.M) for src in line.split()[:-1]
+    ]
+    assert sources
+    for src in sources:
+        assert (REPO / src).exists(), src
+        assert not any(fnmatch.fnmatch(src, p) or src.startswith(p.rstrip("/") + "/") for p in patterns), src
+
+
+def test_interpolation_follows_compose_rules() -> None:
+    assert interpolate("${A:-x}|${B-y}|${C}|$$D", {"B": ""}) == "x|||$D"
+    assert interpolate("${A:-x}", {"A": "set"}) == "set"
+    with pytest.raises(MissingVariableError):
+        interpolate("${A:?need A}", {"A": ""})
+    assert interpolate("${A?need A}", {"A": ""}) == ""
