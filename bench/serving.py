@@ -112,6 +112,20 @@ def server(name: str, cmd: list[str], env: dict[str, str], ready: str, log_dir: 
         log.close()
 
 
+def all_workers_ready(url: str, body: str, in_a_row: int = 40, timeout_s: float = 300) -> str:
+    """Wait until ``in_a_row`` consecutive requests succeed (every worker has loaded its model)."""
+    deadline, ok, text = time.monotonic() + timeout_s, 0, ""
+    with httpx.Client(headers={"content-type": "application/json"}) as client:
+        while ok < in_a_row:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{url} did not answer {in_a_row} requests in a row within {timeout_s} s")
+            r = client.post(url, content=body)
+            ok, text = (ok + 1, r.text) if r.status_code == 200 else (0, r.text)
+            if not ok:
+                time.sleep(0.5)
+    return text
+
+
 def wrk(url: str, script: Path, connections: int, seconds: float) -> dict[str, Any]:
     """Run wrk and parse req/s, p50, p99 (ms) and errors from its output."""
     threads = min(connections, 2)
@@ -209,9 +223,7 @@ def main(argv: list[str] | None = None) -> int:
     ):
         urls = {"predmaint": our_url, "mlflow": mlflow_url}
         for tool, (_, path, body) in scripts.items():
-            r = httpx.post(urls[tool] + path, content=body, headers={"content-type": "application/json"})
-            r.raise_for_status()
-            print(f"{tool} answers: {r.text[:120]}")
+            print(f"{tool} answers: {all_workers_ready(urls[tool] + path, body)[:120]}")
         for i, c in enumerate(args.concurrency):
             order = ["mlflow", "predmaint"] if i % 2 == 0 else ["predmaint", "mlflow"]
             for tool in order:

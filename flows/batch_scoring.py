@@ -18,6 +18,7 @@ from typing import Any, Literal
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.context import FlowRunContext
 from prefect.futures import PrefectFuture
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
@@ -40,8 +41,14 @@ def assemble_output(job: batch.BatchJob, results: list[batch.ChunkResult]) -> st
     return str(batch.assemble(job, results))
 
 
-def make_task_runner(params: Params, kind: RunnerKind, dask_address: str | None = None) -> TaskRunner[Any]:
+def make_task_runner(
+    params: Params, kind: RunnerKind, dask_address: str | None = None, api_url: str | None = None
+) -> TaskRunner[Any]:
     """Prefect's thread pool, or a Dask runner on ``dask_address`` / a temporary local cluster.
+
+    The local cluster's workers get ``api_url`` as ``PREFECT_API_URL``, so they report to the same
+    Prefect API as the flow even in ephemeral mode (otherwise each would start its own server). Workers
+    of a cluster at ``dask_address`` must be started with ``PREFECT_API_URL`` set.
 
     Raises:
         ValueError: ``kind`` is neither ``thread`` nor ``dask``.
@@ -61,6 +68,7 @@ def make_task_runner(params: Params, kind: RunnerKind, dask_address: str | None 
         "processes": True,
         "host": params.serving.host,
         "dashboard_address": None,
+        "env": {"PREFECT_API_URL": api_url} if api_url else {},
     }
     return DaskTaskRunner(cluster_class="distributed.LocalCluster", cluster_kwargs=cluster)
 
@@ -104,10 +112,12 @@ def batch_scoring(
     started = time.perf_counter()
     job = batch.plan(params, Path(input_path), Path(output_path) if output_path else None, chunk_rows)
     logger.info("scoring %s with %s v%s on %s", job.input_path, job.model_name, job.model_version, task_runner)
-    runner = make_task_runner(params, task_runner, dask_address)
+    context = FlowRunContext.get()
+    api_url = str(context.client.api_url) if context is not None else None
+    runner = make_task_runner(params, task_runner, dask_address, api_url)
     results = score_chunks.with_options(task_runner=runner)(params, job)
     output = assemble_output(job, results)
-    summary = batch.summarize(job, results, time.perf_counter() - started)
+    summary = batch.BatchResult.of(job, results, time.perf_counter() - started)
     result = {
         "output_path": output,
         "rows": summary.rows,
@@ -124,6 +134,11 @@ def batch_scoring(
         markdown="| key | value |\n| --- | --- |\n" + "\n".join(f"| {k} | {v} |" for k, v in result.items()),
         description=f"batch scoring of {job.input_path.name}",
     )
-    logger.info("%s rows (%s invalid) in %.1f s: %.0f rows/s", summary.rows, summary.invalid_rows,
-                summary.seconds, summary.rows_per_s)
+    logger.info(
+        "%s rows (%s invalid) in %.1f s: %.0f rows/s",
+        summary.rows,
+        summary.invalid_rows,
+        summary.seconds,
+        summary.rows_per_s,
+    )
     return result

@@ -131,7 +131,8 @@ def run_day(params: Params, client: httpx.Client, name: str, frames: tuple[Any, 
         client, name, frames[0], frames[1], params.replay.request_batch, params.monitoring.feedback_delay_s
     )
     say(f"{name}: {day.rows} readings scored by v{before} ({day.alarms} alarms), {day.labelled} labels sent")
-    result = monitoring(since=day.started_at - 1e-3, window_id=name, on_trigger="subflow")
+    params_file = str(params.root / "params.yaml")
+    result = monitoring(params_file, since=day.started_at - 1e-3, window_id=name, on_trigger="subflow")
     prod, train = result["production"], result["training"]
     note = "; ".join(result["reasons"][:2])
     retrain = result.get("retraining")

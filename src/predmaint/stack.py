@@ -54,6 +54,7 @@ def client_env(params: Params) -> dict[str, str]:
     """Environment that points clients (flows, CLI, API) at the stack's servers."""
     u = urls(params)
     return {
+        "PREDMAINT_PARAMS": str(params.root / "params.yaml"),
         "PREFECT_API_URL": f"{u['prefect']}/api",
         "PREDMAINT_TRACKING_URI": u["mlflow"],
         "MLFLOW_TRACKING_URI": u["mlflow"],
@@ -106,7 +107,7 @@ def services(params: Params) -> list[Service]:
             "runner",
             [sys.executable, str(params.root / "flows" / "deployments.py")],
             f"{u['prefect']}/deployments",
-            "",
+            f"{u['prefect']}/api/deployments/name/training-pipeline/manual",
             {**prefect_env, **client_env(params)},
         ),
     ]

@@ -1,11 +1,11 @@
-"""A faster, bit-identical scoring path for random forests on the service's hot path.
+"""Scoring paths for the hot path, and the fastest one that is provably the same.
 
 ``RandomForestClassifier.predict_proba`` dispatches every tree through joblib even with
 ``n_jobs=1``, which costs ~50–100 µs of Python per tree — for 100 trees that is most of a request's
 time, and it holds the GIL while doing it. :class:`ForestSum` runs the very same per-tree
 computation (``tree_.predict`` on float32 input, summed in estimator order, divided by the number
-of trees) in a plain loop, so its output is identical to the bit; the service still checks it
-against the pipeline on probe readings before using it (``model_store.prepare``).
+of trees) in a plain loop, so its output is identical to the bit. :func:`prepare` picks, per loaded
+model, the fastest path (forest, numpy, pipeline) that reproduces the pipeline on probe readings.
 """
 
 from __future__ import annotations

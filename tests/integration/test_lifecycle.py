@@ -1,0 +1,110 @@
+"""The whole lifecycle on small simulator data: real DVC stages, Prefect flows, MLflow and uvicorn.
+
+Normal production days must not trigger anything; the simulated heat-wave day must drift past the
+threshold, fire the trigger, register a new version, record the gate's decision, and the running
+service must answer with whatever the champion is afterwards.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from predmaint.config import Params, load_params
+from tests.conftest import clone_project
+
+pytestmark = pytest.mark.slow
+
+# Simulated rows, split like the real data (7,000 / 3,000) into two production days plus the drift
+# day. The performance rules are switched off so that the test pins down the drift trigger
+# (tests/model/test_monitoring_trigger.py covers the performance rules).
+SMALL = {
+    "data": {"source_order": ["simulator"], "simulator_rows": 10000},
+    "split": {"train_rows": 7000, "production_rows": 3000, "batch_size": 1500},
+    "monitoring": {"recall_drop": 1.0, "error_rate_ratio": 1000.0},
+    "model": {
+        "random_forest": {
+            "n_estimators": 30,
+            "max_depth": 10,
+            "min_samples_leaf": 1,
+            "max_features": 0.5,
+            "random_state": 42,
+            "n_jobs": 1,
+        }
+    },
+    "promotion": {"recent_window_rows": 500, "minimums": {"f1": 0.2, "recall": 0.2}},
+    "serving": {"reload_poll_s": 1.0},
+}
+
+
+@pytest.fixture(scope="module")
+def lifecycle(tmp_path_factory: pytest.TempPathFactory) -> tuple[Params, list[Any]]:
+    """Run the demo's lifecycle once in a fresh clone configured for small data."""
+    from flows.demo import run_lifecycle
+
+    root = clone_project(tmp_path_factory.mktemp("lifecycle") / "predmaint", **SMALL)
+    params, rows = run_lifecycle(str(root / "params.yaml"))
+    return load_params(params.root / "params.yaml", environ={}), rows
+
+
+def _client(params: Params) -> Any:
+    from predmaint.registry import client
+
+    return client(params)
+
+
+def test_normal_days_do_not_drift_and_nothing_is_retrained(lifecycle: tuple[Params, list[Any]]) -> None:
+    params, rows = lifecycle
+    normal = rows[:-1]
+    assert [r.day for r in normal] == ["day_01", "day_02"]
+    for row in normal:
+        assert row.drift_share < params.monitoring.drift_share_threshold
+        assert not row.fire
+        assert row.served_before == row.served_after == "1"
+
+
+def test_drift_day_fires_retrains_and_the_service_serves_the_champion(lifecycle: tuple[Params, list[Any]]) -> None:
+    params, rows = lifecycle
+    drift = rows[-1]
+    assert drift.day.endswith(params.replay.drift_scenario)
+    assert drift.drift_share >= params.monitoring.drift_share_threshold
+    assert drift.fire
+
+    client = _client(params)
+    versions = client.search_model_versions(f"name='{params.mlflow.registered_model}'")
+    assert sorted(int(v.version) for v in versions) == [1, 2], "retraining must register exactly one new version"
+    champion = client.get_model_version_by_alias(params.mlflow.registered_model, params.mlflow.champion_alias)
+    assert drift.served_after == str(champion.version)
+
+    with params.path(params.paths.promotions_log).open() as fh:
+        decisions = list(csv.DictReader(fh))
+    assert [d["challenger_version"] for d in decisions] == ["1", "2"]
+    assert decisions[-1]["reasons"], "the gate's decision must carry its reasons"
+    tags = client.get_model_version(params.mlflow.registered_model, "2").tags
+    assert tags["gate_decision"] in {"promoted", "refused"} and tags["gate_reasons"], tags
+
+    with (params.path(params.paths.monitoring_dir) / "decisions.csv").open() as fh:
+        fired = [r["fire"] for r in csv.DictReader(fh)]
+    assert fired[-1] in {"yes", "True", "true"} and len(fired) == 3
+    assert (params.path(params.paths.monitoring_dir) / drift.day / "drift.html").is_file()
+
+    with params.path(params.paths.deployment_log).open() as fh:
+        served = list(csv.DictReader(fh))
+    assert served[0]["reason"] == "startup"
+    if str(champion.version) == "2":
+        assert served[-1]["version"] == "2" and served[-1]["reason"] != "startup"
+
+
+def test_retraining_window_is_a_dvc_tracked_data_version(lifecycle: tuple[Params, list[Any]]) -> None:
+    params, _ = lifecycle
+    windows = sorted(params.path(params.paths.retrain_dir).glob("window_*.csv"))
+    assert len(windows) == 1
+    assert Path(f"{windows[0]}.dvc").is_file()
+    from predmaint.lineage import Manifest, file_md5
+
+    version = Manifest(params.path(params.paths.manifest), params.root).latest_for(windows[0])
+    assert version is not None and version.md5 == file_md5(windows[0])
+    assert version.stage == "retrain_window" and version.parents
