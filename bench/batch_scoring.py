@@ -103,7 +103,7 @@ def main() -> None:
         with LocalCluster(
             n_workers=o.dask_workers,
             threads_per_worker=o.dask_threads_per_worker,
-            host="127.0.0.1",
+            host=o.dask_host,
             dashboard_address=None,
             env={"PREFECT_API_URL": api_url},
         ) as cluster:

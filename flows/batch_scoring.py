@@ -66,7 +66,7 @@ def make_task_runner(
         "n_workers": o.dask_workers,
         "threads_per_worker": o.dask_threads_per_worker,
         "processes": True,
-        "host": params.serving.host,
+        "host": o.dask_host,
         "dashboard_address": None,
         "env": {"PREFECT_API_URL": api_url} if api_url else {},
     }

@@ -282,6 +282,7 @@ class OrchestrationParams(_Section):
     batch_max_concurrency: int = Field(ge=1)
     dask_workers: int = Field(ge=1)
     dask_threads_per_worker: int = Field(ge=1)
+    dask_host: str
     runner_limit: int = Field(ge=1)
 
 

@@ -190,7 +190,7 @@ def test_checker_reports_each_kind_of_problem(reference: Reference, tmp_path: Pa
             "PREFECT_HOME=.run/prefect predmaint demo && .venv/bin/predmaint frobnicate",
             "from predmaint import config  # not a command",
             "[not a link](inside-code.md)",
-            'A["predmaint replay<br/>daily batches"] --> B',
+            'A["predmaint rewind<br/>daily batches"] --> B',
             "```",
         ]
     )
@@ -201,7 +201,7 @@ def test_checker_reports_each_kind_of_problem(reference: Reference, tmp_path: Pa
             "unknown command: predmaint teleport",
             "unknown command: predmaint stack explode",
             "unknown command: predmaint frobnicate",
-            "unknown command: predmaint replay",
+            "unknown command: predmaint rewind",
             "unknown make target: deploy",
             "missing file: src/predmaint/nowhere.py",
         ]

@@ -122,13 +122,16 @@ def test_make_up_train_serve_retrain_down(tmp_path: Path) -> None:
         assert alias["version"] == "1"
         _wait("the API to serve v1", lambda: httpx.get(f"{api}/model", timeout=5).json()["version"] == "1", 120)
 
-        from predmaint.config import load_params
-        from predmaint.replay import production_day, replay_frame
-
-        params = load_params(root / "params.yaml", environ={})
-        with httpx.Client(base_url=api, timeout=60) as http:
-            day = replay_frame(http, "day_01", *production_day(params, 1), batch=100)
-        assert day.labelled == day.rows
+        replay = subprocess.run(
+            [str(VENV / "bin" / "predmaint"), "replay", "--url", api, "--days", "1"],
+            cwd=root,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert replay.returncode == 0 and "500 labels" in replay.stdout, replay.stdout + replay.stderr
 
         emit = (
             "from prefect.events import emit_event; "

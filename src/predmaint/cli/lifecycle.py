@@ -22,6 +22,47 @@ def register(app: typer.Typer, get: Callable[[typer.Context], Params]) -> None:
         raise typer.Exit(main(str(params.root / "params.yaml")))
 
     @app.command()
+    def replay(
+        ctx: typer.Context,
+        url: Annotated[str | None, typer.Option(help="The running API (default: serving.host:serving.port).")] = None,
+        days: Annotated[
+            str | None, typer.Option(help="Production days to send, e.g. '1-3' or '2,5' (default: all).")
+        ] = None,
+        drift: Annotated[
+            str | None, typer.Option(help="Also send one simulated drift day with this scenario (e.g. heat_wave).")
+        ] = None,
+        feedback_delay: Annotated[
+            float | None,
+            typer.Option(help="Seconds before a day's labels go to /feedback (monitoring.feedback_delay_s)."),
+        ] = None,
+    ) -> None:
+        """Send production days to a running API over HTTP (POST /predict), then their labels (POST /feedback)."""
+        import httpx
+
+        from predmaint.replay import ReplayError, drift_day, production_day, replay_frame
+        from predmaint.split import production_days
+
+        params = get(ctx)
+        base = url or f"http://{params.serving.host}:{params.serving.port}"
+        available = production_days(params)
+        chosen = _parse_days(days, available) if days else available
+        delay = params.monitoring.feedback_delay_s if feedback_delay is None else feedback_delay
+        frames = [(f"day_{d:02d}", production_day(params, d)) for d in chosen]
+        if drift:
+            frames.append((f"drift_{drift}", drift_day(params, drift)))
+        try:
+            with httpx.Client(base_url=base, timeout=60) as client:
+                for name, (features, labels) in frames:
+                    r = replay_frame(client, name, features, labels, params.replay.request_batch, delay)
+                    versions = ", ".join(sorted(r.model_versions))
+                    typer.echo(
+                        f"{name}: {r.rows} readings → {r.alarms} alarms (model v{versions}); {r.labelled} labels"
+                    )
+        except (httpx.HTTPError, ReplayError) as exc:
+            typer.secho(f"replay to {base} failed: {exc}", fg=typer.colors.RED, err=True)
+            raise typer.Exit(1) from None
+
+    @app.command()
     def reset(
         ctx: typer.Context,
         yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
@@ -42,9 +83,7 @@ def register(app: typer.Typer, get: Callable[[typer.Context], Params]) -> None:
         run(params)
         typer.echo(f"removed {len(present)} paths; `dvc checkout` restores data versions from the DVC cache")
 
-    stack = typer.Typer(
-        help="The local multi-service stack (Prefect, MLflow, API, flow runner) on 127.0.0.1."
-    )
+    stack = typer.Typer(help="The local multi-service stack (Prefect, MLflow, API, flow runner) on 127.0.0.1.")
     app.add_typer(stack, name="stack")
 
     @stack.command("up")
@@ -74,3 +113,14 @@ def register(app: typer.Typer, get: Callable[[typer.Context], Params]) -> None:
 
         for line in status(get(ctx)):
             typer.echo(line)
+
+
+def _parse_days(spec: str, available: list[int]) -> list[int]:
+    chosen: list[int] = []
+    for part in spec.split(","):
+        low, _, high = part.partition("-")
+        chosen.extend(range(int(low), int(high or low) + 1))
+    missing = sorted(set(chosen) - set(available))
+    if missing:
+        raise typer.BadParameter(f"no production day(s) {missing}; available: {available}", param_hint="--days")
+    return chosen
