@@ -235,9 +235,7 @@ class ServingParams(_Section):
 
 class MonitoringParams(_Section):
     window_rows: int = Field(gt=0)
-    drift_method: Literal[
-        "wasserstein", "psi", "ks", "kl_div", "jensenshannon", "hellinger", "energy_distance"
-    ]
+    drift_method: Literal["wasserstein", "psi", "ks", "kl_div", "jensenshannon", "hellinger", "energy_distance"]
     categorical_drift_method: Literal["jensenshannon", "psi", "chisquare", "kl_div", "hellinger", "TVD"]
     drift_threshold: float = Field(gt=0)
     categorical_drift_threshold: float = Field(gt=0)
@@ -259,6 +257,7 @@ class MonitoringParams(_Section):
         if unknown:
             raise ValueError(f"not feature columns: {unknown}; valid: {list(schema.FEATURE_COLUMNS)}")
         return value
+
     retrain_policy: Literal["expanding", "sliding"]
     sliding_window_rows: int = Field(gt=0)
     max_rows_for_drift: int = Field(gt=0)

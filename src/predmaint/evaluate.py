@@ -44,9 +44,7 @@ def expected_cost(y_true: npt.ArrayLike, flagged: npt.ArrayLike, costs: CostPara
     return float((missed * costs.missed_failure + false_alarms * costs.false_alarm) / y.size * PER_CYCLES)
 
 
-def choose_threshold(
-    y_true: npt.ArrayLike, proba: npt.ArrayLike, costs: CostParams, grid_points: int
-) -> float:
+def choose_threshold(y_true: npt.ArrayLike, proba: npt.ArrayLike, costs: CostParams, grid_points: int) -> float:
     """The threshold on a uniform grid over (0, 1) that minimises expected cost.
 
     Ties (a flat cost curve) go to the middle of the cheapest run of thresholds, so a small shift
@@ -127,9 +125,7 @@ def numeric_only(values: dict[str, Any], prefix: str = "") -> dict[str, float]:
 def pr_curve_frame(y_true: npt.ArrayLike, proba: npt.ArrayLike) -> pd.DataFrame:
     """Precision and recall by threshold, for ``dvc plots`` and the PR plot."""
     precision, recall, thresholds = precision_recall_curve(np.asarray(y_true).astype(int), proba)
-    return pd.DataFrame(
-        {"threshold": np.append(thresholds, 1.0), "precision": precision, "recall": recall}
-    ).round(6)
+    return pd.DataFrame({"threshold": np.append(thresholds, 1.0), "precision": precision, "recall": recall}).round(6)
 
 
 def _figure(size: tuple[float, float] = (5.0, 4.0)) -> tuple[Figure, Any]:
@@ -206,9 +202,7 @@ def write_report(params: Params, name: str, payload: dict[str, Any], curve: pd.D
     return target
 
 
-def evaluate_registered(
-    params: Params, alias: str | None = None, version: str | None = None
-) -> dict[str, Any]:
+def evaluate_registered(params: Params, alias: str | None = None, version: str | None = None) -> dict[str, Any]:
     """Score a registered version on the labelled production stream (offline) and record the result.
 
     Rows the version was trained or validated on are excluded. The metrics are logged to the
@@ -230,9 +224,7 @@ def evaluate_registered(
     low, high = data_meta["fit_udi_range"][0], data_meta["holdout_udi_range"][1]
     stream = stream[~stream[schema.UDI].between(low, high)].reset_index(drop=True)
     proba = model.predict_proba(stream)
-    values = metrics(
-        stream[schema.TARGET], proba, model.threshold, params.costs, stream[list(schema.FAILURE_MODES)]
-    )
+    values = metrics(stream[schema.TARGET], proba, model.threshold, params.costs, stream[list(schema.FAILURE_MODES)])
     with mlflow.start_run(run_id=model.run_id):
         mlflow.log_metrics(numeric_only(values, "offline_"))
         mlflow.log_figure(

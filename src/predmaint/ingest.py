@@ -71,9 +71,7 @@ def from_url(params: Params) -> SourceResult:
     with zipfile.ZipFile(io.BytesIO(archive)) as zf:
         payload = zf.read(params.data.url_member)
     data.read_table(payload)
-    return SourceResult(
-        "url", payload, {"url": url, "zip_sha256": _sha256(archive), "sha256": _sha256(payload)}
-    )
+    return SourceResult("url", payload, {"url": url, "zip_sha256": _sha256(archive), "sha256": _sha256(payload)})
 
 
 def from_simulator(params: Params) -> SourceResult:
@@ -114,9 +112,7 @@ def fetch(params: Params) -> SourceResult:
             continue
         result.details["tried"] = failures
         return result
-    raise IngestError(
-        "no source produced the AI4I table: " + "; ".join(f"{k}: {v}" for k, v in failures.items())
-    )
+    raise IngestError("no source produced the AI4I table: " + "; ".join(f"{k}: {v}" for k, v in failures.items()))
 
 
 def ingest(params: Params) -> DataVersion:
@@ -141,6 +137,4 @@ def ingest(params: Params) -> DataVersion:
         tmp.replace(raw)
     raw.chmod(0o444)
     rows = len(data.read_table(result.payload))
-    return manifest.record(
-        raw, stage="ingest", rows=rows, details={"source": result.source, **result.details}
-    )
+    return manifest.record(raw, stage="ingest", rows=rows, details={"source": result.source, **result.details})

@@ -173,9 +173,7 @@ class Manifest:
             md5=md5,
             rows=rows,
             stage=stage,
-            command=command
-            if command is not None
-            else " ".join(Path(sys.argv[0]).name.split() + sys.argv[1:]),
+            command=command if command is not None else " ".join(Path(sys.argv[0]).name.split() + sys.argv[1:]),
             git_commit=commit,
             git_dirty=dirty,
             parents=parents,

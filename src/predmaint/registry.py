@@ -93,9 +93,7 @@ def resolve(params: Params, alias: str | None = None, version: str | None = None
             return c.get_model_version(name, str(version))
         return c.get_model_version_by_alias(name, alias or params.mlflow.champion_alias)
     except MlflowException as exc:
-        what = (
-            f"version {version}" if version is not None else f"alias @{alias or params.mlflow.champion_alias}"
-        )
+        what = f"version {version}" if version is not None else f"alias @{alias or params.mlflow.champion_alias}"
         raise RegistryError(f"model {name!r} has no {what} at {params.tracking_uri}") from exc
 
 
@@ -135,9 +133,7 @@ def load_model(params: Params, alias: str | None = None, version: str | None = N
 
 def metadata_path(params: Params, version: str) -> Path:
     """``paths.models_dir/<registered model>/v<version>/metadata.json``."""
-    return (
-        params.path(params.paths.models_dir) / params.mlflow.registered_model / f"v{version}" / METADATA_FILE
-    )
+    return params.path(params.paths.models_dir) / params.mlflow.registered_model / f"v{version}" / METADATA_FILE
 
 
 def write_metadata(params: Params, metadata: dict[str, Any]) -> Path:
@@ -163,9 +159,7 @@ def _fitted_range(metadata: dict[str, Any]) -> tuple[int, int]:
 
 def _score(model: LoadedModel, rows: pd.DataFrame, params: Params) -> dict[str, Any]:
     proba = model.predict_proba(rows)
-    return evaluate.metrics(
-        rows[schema.TARGET], proba, model.threshold, params.costs, rows[list(schema.FAILURE_MODES)]
-    )
+    return evaluate.metrics(rows[schema.TARGET], proba, model.threshold, params.costs, rows[list(schema.FAILURE_MODES)])
 
 
 def promote(params: Params, window: pd.DataFrame | None = None) -> PromotionDecision:

@@ -100,9 +100,7 @@ def reproduce(params: Params, version: str) -> ReproduceReport:
     fitted = fit(recorded_params(params, metadata), frame)
     differences: list[str] = []
     if fitted.threshold != metadata["threshold"]:
-        differences.append(
-            f"threshold: recorded {metadata['threshold']!r} != reproduced {fitted.threshold!r}"
-        )
+        differences.append(f"threshold: recorded {metadata['threshold']!r} != reproduced {fitted.threshold!r}")
     compare(metadata["metrics"]["validation"], fitted.validation, "validation.", differences)
     with tempfile.TemporaryDirectory() as tmp:
         local = mlflow.artifacts.download_artifacts(
@@ -116,8 +114,6 @@ def reproduce(params: Params, version: str) -> ReproduceReport:
         delta = np.abs(recorded["proba"].to_numpy() - mine["proba"].to_numpy())
         changed = int((delta != 0).sum())
         if changed:
-            differences.append(
-                f"holdout predictions: {changed} of {len(mine)} differ (max |Δ| {delta.max():.3g})"
-            )
+            differences.append(f"holdout predictions: {changed} of {len(mine)} differ (max |Δ| {delta.max():.3g})")
     source = "workspace" if path == params.path(data["path"]) else str(path)
     return ReproduceReport(version, source, differences)

@@ -179,9 +179,7 @@ def simulate(
 
     codes = product_types(rng["type"], n, drift.type_mix or sim.type_mix)
     udi = np.arange(start_udi, start_udi + n, dtype=np.int64)
-    air_walk, diff_walk = temperature_walks(
-        rng["air"], rng["process"], n, sim.walk_block_rows, sim.process_air_corr
-    )
+    air_walk, diff_walk = temperature_walks(rng["air"], rng["process"], n, sim.walk_block_rows, sim.process_air_corr)
     air = sim.air_temp_mean_k + sim.air_temp_sd_k * air_walk
     process = (
         air

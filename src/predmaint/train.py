@@ -88,9 +88,7 @@ def read_training_data(path: Path) -> pd.DataFrame:
     frame = data.read_table(path)
     bad = frame[schema.TARGET].isna() | ~frame[schema.TARGET].isin([0, 1])
     if bad.any():
-        raise TrainingDataError(
-            f"{path}: column '{schema.TARGET}' must be 0/1 ({int(bad.sum())} rows are not)"
-        )
+        raise TrainingDataError(f"{path}: column '{schema.TARGET}' must be 0/1 ({int(bad.sum())} rows are not)")
     return frame
 
 
@@ -102,8 +100,7 @@ def split_window(frame: pd.DataFrame, validation_rows: int) -> tuple[pd.DataFram
     """
     if len(frame) <= validation_rows:
         raise TrainingDataError(
-            f"training window has {len(frame)} rows; "
-            f"training.validation_rows={validation_rows} leaves none to fit"
+            f"training window has {len(frame)} rows; training.validation_rows={validation_rows} leaves none to fit"
         )
     fit_rows, holdout = frame.iloc[:-validation_rows], frame.iloc[-validation_rows:]
     for name, part in (("fit", fit_rows), ("validation", holdout)):
@@ -152,9 +149,7 @@ def production_stream(params: Params, exclude_udi: pd.Series | None = None) -> p
 def score(pipeline: Pipeline, frame: pd.DataFrame, threshold: float, params: Params) -> dict[str, Any]:
     """Metrics of a fitted pipeline on an AI4I frame with labels."""
     proba = pipeline.predict_proba(features.model_input(frame))[:, 1]
-    return evaluate.metrics(
-        frame[schema.TARGET], proba, threshold, params.costs, frame[list(schema.FAILURE_MODES)]
-    )
+    return evaluate.metrics(frame[schema.TARGET], proba, threshold, params.costs, frame[list(schema.FAILURE_MODES)])
 
 
 def train(params: Params, data_file: Path | None = None) -> TrainResult:
@@ -179,6 +174,4 @@ def train(params: Params, data_file: Path | None = None) -> TrainResult:
     fitted = fit(params, frame)
     stream = production_stream(params, exclude_udi=frame[schema.UDI])
     production = score(fitted.pipeline, stream, fitted.threshold, params) if stream is not None else None
-    return log_training_run(
-        params, source=source, frame=frame, fitted=fitted, stream=stream, production=production
-    )
+    return log_training_run(params, source=source, frame=frame, fitted=fitted, stream=stream, production=production)

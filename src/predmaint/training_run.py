@@ -67,9 +67,7 @@ def _udi_range(frame: pd.DataFrame) -> list[int]:
     return [int(frame[schema.UDI].min()), int(frame[schema.UDI].max())]
 
 
-def _log_plots(
-    fitted: Fitted, stream: pd.DataFrame | None, production: dict[str, Any] | None, imp: pd.Series
-) -> None:
+def _log_plots(fitted: Fitted, stream: pd.DataFrame | None, production: dict[str, Any] | None, imp: pd.Series) -> None:
     import mlflow
 
     y_val = fitted.holdout[schema.TARGET]
@@ -78,9 +76,7 @@ def _log_plots(
         "plots/pr_curve_validation.png": evaluate.plot_pr_curve(
             y_val, fitted.holdout_proba, t, "PR curve (validation)"
         ),
-        "plots/confusion_validation.png": evaluate.plot_confusion(
-            fitted.validation, "Confusion (validation)"
-        ),
+        "plots/confusion_validation.png": evaluate.plot_confusion(fitted.validation, "Confusion (validation)"),
         "plots/calibration_validation.png": evaluate.plot_calibration(
             y_val, fitted.holdout_proba, "Calibration (validation)"
         ),
@@ -91,9 +87,7 @@ def _log_plots(
         figures["plots/pr_curve_production.png"] = evaluate.plot_pr_curve(
             stream[schema.TARGET], proba, t, "PR curve (production stream)"
         )
-        figures["plots/confusion_production.png"] = evaluate.plot_confusion(
-            production, "Confusion (production)"
-        )
+        figures["plots/confusion_production.png"] = evaluate.plot_confusion(production, "Confusion (production)")
     for path, fig in figures.items():
         mlflow.log_figure(fig, path)
 
@@ -118,14 +112,10 @@ def log_training_run(
     if production is not None:
         metrics.update({f"production_{k}": v for k, v in production.items()})
     imp = importance(params, fitted)
-    example = features.model_input(fitted.holdout.head(5)).astype(
-        {c: "float64" for c in schema.NUMERIC_FEATURES}
-    )
+    example = features.model_input(fitted.holdout.head(5)).astype({c: "float64" for c in schema.NUMERIC_FEATURES})
     name = params.mlflow.registered_model
     with mlflow.start_run(run_name=params.model.algorithm) as run:
-        mlflow.set_tags(
-            {**tags, "algorithm": params.model.algorithm, "threshold_source": fitted.threshold_source}
-        )
+        mlflow.set_tags({**tags, "algorithm": params.model.algorithm, "threshold_source": fitted.threshold_source})
         mlflow.log_params(flat_params(params))
         mlflow.log_metrics(evaluate.numeric_only(metrics))
         mlflow.log_dict(tracking.model_params(params), "params/model_params.json")
@@ -180,9 +170,7 @@ def log_training_run(
         mlflow.log_dict(metadata, registry.METADATA_FILE)
     path = registry.write_metadata(params, metadata)
     client = registry.client(params)
-    version_tags = {
-        k: tags[k] for k in ("git_commit", "git_dirty", "data_md5", "data_version", "params_hash")
-    }
+    version_tags = {k: tags[k] for k in ("git_commit", "git_dirty", "data_md5", "data_version", "params_hash")}
     for key, value in {
         **version_tags,
         "threshold": str(fitted.threshold),

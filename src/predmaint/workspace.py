@@ -19,9 +19,7 @@ def generated_paths(params: Params) -> list[Path]:
     p = params.paths
     data_root = params.path(p.raw_dir).parent
     data_children = (
-        [c for c in data_root.iterdir() if c.name not in {".gitkeep", "README.md"}]
-        if data_root.is_dir()
-        else []
+        [c for c in data_root.iterdir() if c.name not in {".gitkeep", "README.md"}] if data_root.is_dir() else []
     )
     mlruns = params.path(p.mlruns_dir)
     mlruns_children = [c for c in mlruns.iterdir() if c.name != ".gitkeep"] if mlruns.is_dir() else []

@@ -98,9 +98,7 @@ def test_cli_simulate_custom_out_and_unknown_scenario(tmp_path: Path) -> None:
 
 def test_cli_lists_scenarios(tmp_path: Path) -> None:
     params = make_project(tmp_path / "proj")
-    result = CliRunner().invoke(
-        app, ["--params", str(params.root / "params.yaml"), "simulate", "--list-scenarios"]
-    )
+    result = CliRunner().invoke(app, ["--params", str(params.root / "params.yaml"), "simulate", "--list-scenarios"])
     assert result.exit_code == 0
     for name in params.simulator.scenarios:
         assert name in result.output

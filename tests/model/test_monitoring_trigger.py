@@ -126,9 +126,7 @@ def test_cooldown_and_new_labels_suppress_a_second_trigger(policy: MonitoringPar
     assert fires[2] is True  # d2's 500 labels + d3's 100 since the retrain
     few = policy.model_copy(update={"min_new_labelled_rows": 700})
     log2 = tmp_path / "few.csv"
-    assert run(
-        few, log2, window("a", 0.5, labelled=800), window("b", 0.0), window("c", 0.5, labelled=100)
-    ) == [
+    assert run(few, log2, window("a", 0.5, labelled=800), window("b", 0.0), window("c", 0.5, labelled=100)) == [
         True,
         False,
         False,
@@ -187,9 +185,7 @@ def test_wilson_bound() -> None:
 
 
 def test_baseline_from_metrics() -> None:
-    b = baseline_from_metrics(
-        {"val_recall": 0.8, "val_tn": 90, "val_fp": 6, "val_fn": 2, "val_tp": 2}, "val_"
-    )
+    b = baseline_from_metrics({"val_recall": 0.8, "val_tn": 90, "val_fp": 6, "val_fn": 2, "val_tp": 2}, "val_")
     assert b["error_rate"] == pytest.approx(0.08) and b["recall"] == 0.8
     with pytest.raises(ValueError, match="error_rate"):
         baseline_from_metrics({"recall": 0.8})

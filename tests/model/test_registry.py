@@ -87,10 +87,7 @@ def test_gate_refuses_an_equal_challenger_and_promotes_a_better_one_then_rollbac
     train(strong)
     better = promote(strong)
     assert better.promoted, better.reasons
-    assert (
-        better.challenger_metrics["expected_cost_per_1000"]
-        < better.champion_metrics["expected_cost_per_1000"]
-    )
+    assert better.challenger_metrics["expected_cost_per_1000"] < better.champion_metrics["expected_cost_per_1000"]
     assert _aliases(strong) == {"champion": "3", "challenger": "3"}
     tags = client(strong).get_model_version(strong.mlflow.registered_model, "1").tags
     assert tags["gate_decision"] == "promoted" and "v3" in tags["gate_reasons"]

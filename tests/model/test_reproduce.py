@@ -16,9 +16,7 @@ from tests.model.conftest import reconfigure
 
 def test_reproduce_passes_then_fails_on_tampered_data_then_restores_from_cache(project: Params) -> None:
     result = train(project)
-    moved_on = reconfigure(
-        project, model={"random_forest": {**project.model.random_forest, "n_estimators": 5}}
-    )
+    moved_on = reconfigure(project, model={"random_forest": {**project.model.random_forest, "n_estimators": 5}})
     ok = reproduce(moved_on, result.version)  # recorded params win over the current params.yaml
     assert ok.ok, ok.differences
     assert ok.data_source == "workspace"

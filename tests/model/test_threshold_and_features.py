@@ -40,9 +40,7 @@ def test_grid_choice_is_the_brute_force_minimum() -> None:
 
 def test_mode_recall_is_none_without_positives() -> None:
     labels = pd.DataFrame({m: [0, 0, 0, 0] for m in schema.FAILURE_MODES}).assign(OSF=[1, 1, 0, 0])
-    out = evaluate.metrics(
-        [1, 1, 0, 0], [0.9, 0.1, 0.2, 0.1], 0.5, CostParams(missed_failure=1, false_alarm=1), labels
-    )
+    out = evaluate.metrics([1, 1, 0, 0], [0.9, 0.1, 0.2, 0.1], 0.5, CostParams(missed_failure=1, false_alarm=1), labels)
     assert out["recall_OSF"] == 0.5
     assert out["recall_HDF"] is None
     assert "recall_HDF" not in evaluate.numeric_only(out)
@@ -70,9 +68,7 @@ def test_validation_slice_is_the_chronological_tail_and_never_fitted(project: Pa
 def test_changed_n_estimators_changes_the_model(project: Params) -> None:
     frame = read_training_data(project.path(project.paths.reference))
     a = fit(project, frame)
-    changed = reconfigure(
-        project, model={"random_forest": {**project.model.random_forest, "n_estimators": 7}}
-    )
+    changed = reconfigure(project, model={"random_forest": {**project.model.random_forest, "n_estimators": 7}})
     b = fit(changed, frame)
     assert len(b.pipeline[-1].estimators_) == 7
     assert not np.array_equal(a.holdout_proba, b.holdout_proba)

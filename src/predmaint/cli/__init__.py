@@ -37,9 +37,7 @@ def main(
 ) -> None:
     """Load params.yaml once and switch telemetry off for every tool."""
     disable_telemetry()
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s"
-    )
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     ctx.obj = params
 
 

@@ -25,9 +25,7 @@ def register(app: typer.Typer, get: Callable[[typer.Context], Params]) -> None:
         except IngestError as exc:
             typer.secho(str(exc), fg=typer.colors.RED, err=True)
             raise typer.Exit(1) from None
-        typer.echo(
-            f"{version.version_id}: {version.path} ({version.rows} rows, source {version.details['source']})"
-        )
+        typer.echo(f"{version.version_id}: {version.path} ({version.rows} rows, source {version.details['source']})")
 
     @app.command()
     def split(ctx: typer.Context) -> None:
@@ -68,13 +66,9 @@ def register(app: typer.Typer, get: Callable[[typer.Context], Params]) -> None:
         ] = None,
         scenario: Annotated[
             str | None,
-            typer.Option(
-                help="A drift scenario from simulator.scenarios (see --list-scenarios); none = baseline."
-            ),
+            typer.Option(help="A drift scenario from simulator.scenarios (see --list-scenarios); none = baseline."),
         ] = None,
-        seed: Annotated[
-            int | None, typer.Option(help="Random seed (default: simulator.seed in params.yaml).")
-        ] = None,
+        seed: Annotated[int | None, typer.Option(help="Random seed (default: simulator.seed in params.yaml).")] = None,
         start_udi: Annotated[int, typer.Option(min=1, help="UDI of the first row (Product IDs follow).")] = 1,
         out: Annotated[
             Path | None,

@@ -53,9 +53,7 @@ def register(app: typer.Typer, get: Callable[[typer.Context], Params]) -> None:
         m = result.metrics
         typer.echo(f"registered version {result.version} (run {result.run_id}) as challenger")
         typer.echo(f"threshold {result.threshold:.3f}; metadata {result.metadata_path}")
-        typer.echo(
-            "validation: " + _fmt({k[11:]: v for k, v in m.items() if k.startswith("validation_")}, SHOWN)
-        )
+        typer.echo("validation: " + _fmt({k[11:]: v for k, v in m.items() if k.startswith("validation_")}, SHOWN))
         prod = {k[11:]: v for k, v in m.items() if k.startswith("production_")}
         if prod:
             typer.echo("production: " + _fmt(prod, SHOWN))
@@ -89,9 +87,7 @@ def register(app: typer.Typer, get: Callable[[typer.Context], Params]) -> None:
         ctx: typer.Context,
         window: Annotated[
             Path | None,
-            typer.Option(
-                help="CSV of recent labelled production rows (features + labels) to add to the gate."
-            ),
+            typer.Option(help="CSV of recent labelled production rows (features + labels) to add to the gate."),
         ] = None,
     ) -> None:
         """Run the champion/challenger gate and move @champion if the challenger wins.

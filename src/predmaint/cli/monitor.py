@@ -55,9 +55,7 @@ def register(app: typer.Typer, get: Callable[[typer.Context], Params]) -> None:
         *,
         window: Annotated[
             str,
-            typer.Option(
-                help="A CSV of current data (AI4I columns, optional prediction/decision/target) or 'log'."
-            ),
+            typer.Option(help="A CSV of current data (AI4I columns, optional prediction/decision/target) or 'log'."),
         ] = "log",
         window_id: Annotated[str | None, typer.Option(help="Id of the window (default: UTC time).")] = None,
         rows: Annotated[

@@ -80,8 +80,7 @@ def drift_report(reference: pd.DataFrame, current: pd.DataFrame, settings: Drift
     numeric = [*schema.NUMERIC_FEATURES, *([w.PREDICTION] if with_pred else [])]
     definition = DataDefinition(numerical_columns=numeric, categorical_columns=[schema.TYPE])
     ref, cur = (
-        Dataset.from_pandas(_data_frame(f, with_pred), data_definition=definition)
-        for f in (reference, current)
+        Dataset.from_pandas(_data_frame(f, with_pred), data_definition=definition) for f in (reference, current)
     )
     report = Report(
         [

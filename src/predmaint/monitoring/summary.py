@@ -180,9 +180,7 @@ def monitor_window(
         The summary, with ``files`` naming the HTML/JSON reports and ``summary.json``.
     """
     wid = window_id or default_window_id()
-    summary, drift_snap, perf_snap = summarise(
-        params, reference, window, baseline, window_id=wid, threshold=threshold
-    )
+    summary, drift_snap, perf_snap = summarise(params, reference, window, baseline, window_id=wid, threshold=threshold)
     folder = params.path(params.paths.monitoring_dir) / wid
     folder.mkdir(parents=True, exist_ok=True)
     for name, snap in (("drift", drift_snap), ("performance", perf_snap)):

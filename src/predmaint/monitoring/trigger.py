@@ -138,14 +138,12 @@ def decide(
     if windows_since_retrain is not None and windows_since_retrain <= policy.cooldown_windows:
         blocked.append("cooldown")
         reasons.append(
-            f"cooldown: {windows_since_retrain} window(s) since the last retrain "
-            f"(needs > {policy.cooldown_windows})"
+            f"cooldown: {windows_since_retrain} window(s) since the last retrain (needs > {policy.cooldown_windows})"
         )
     if new_labelled_rows < policy.min_new_labelled_rows:
         blocked.append("new_labels")
         reasons.append(
-            f"{new_labelled_rows} new labelled rows since the last retrain "
-            f"(needs ≥ {policy.min_new_labelled_rows})"
+            f"{new_labelled_rows} new labelled rows since the last retrain (needs ≥ {policy.min_new_labelled_rows})"
         )
     fire = bool(rules) and not blocked
     if rules and blocked:
@@ -173,9 +171,7 @@ def _rules(summary: MonitoringSummary, policy: MonitoringParams, streak: int) ->
         rules.append("drift")
         reasons.append(f"drift: {share} for {streak} consecutive window(s); drifted: {drifted}")
     elif streak:
-        reasons.append(
-            f"{share}, {streak} of {policy.consecutive_windows} consecutive windows; drifted: {drifted}"
-        )
+        reasons.append(f"{share}, {streak} of {policy.consecutive_windows} consecutive windows; drifted: {drifted}")
     else:
         reasons.append(f"no drift: {share}")
 
