@@ -91,7 +91,7 @@ def main() -> None:
 
         started = time.perf_counter()
         done = batch.score_file(params, csv, tmp / "out-seq.csv")
-        summary = {"chunks": done.chunks, "rows": done.rows, "invalid_rows": done.invalid_rows}
+        summary: dict[str, Any] = {"chunks": done.chunks, "rows": done.rows, "invalid_rows": done.invalid_rows}
         summary |= {"seconds": done.seconds, "rows_per_s": done.rows_per_s}
         print(_row("no Prefect, sequential (`score_file`)", "csv", summary, time.perf_counter() - started))
         outputs["seq.csv"] = tmp / "out-seq.csv"

@@ -41,9 +41,12 @@ class DayRow:
     note: str
 
 
+_T0 = time.monotonic()
+
+
 def say(text: str) -> None:
-    """Progress line, flushed at once."""
-    print(f"[demo] {text}", flush=True)
+    """Progress line with the elapsed time, flushed at once."""
+    print(f"[demo {time.monotonic() - _T0:5.0f}s] {text}", flush=True)
 
 
 def free_port(host: str, preferred: int) -> int:

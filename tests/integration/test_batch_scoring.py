@@ -24,7 +24,7 @@ from tests.model.conftest import SMALL_FOREST, prepare_data, reconfigure
 pytestmark = pytest.mark.skipif(not HAVE_REAL_DATA, reason=f"real AI4I data not found at {REAL_DATA}")
 
 CHUNK = 613  # not a divisor of the row count: the last chunk is partial
-BAD = {  # row position -> (column, value, what the error must name)
+BAD: dict[int, tuple[str, Any, str]] = {  # row position -> (column, value, what the error must name)
     5: (schema.TORQUE, 150.0, "Torque [Nm]: 150 is outside [0, 100] Nm"),
     700: (schema.AIR_TEMP, np.nan, "Air temperature [K]: missing value"),
     1300: (schema.TYPE, "X", "Type: 'X' is not one of"),
@@ -82,7 +82,7 @@ def _check(params: Params, frame: pd.DataFrame, out: pd.DataFrame) -> None:
     assert out[batch.PROBABILITY][~valid].isna().all() and predicted[~valid].isna().all()
     assert out[batch.ERROR][valid].isna().all()
     for pos, (_, _, message) in BAD.items():
-        assert message in out.loc[pos, batch.ERROR]
+        assert message in str(out.loc[pos, batch.ERROR])
     assert set(out[batch.MODEL_VERSION].astype(str)) == {version}
     assert set(out[batch.MODEL_NAME]) == {params.mlflow.registered_model}
     assert proba[valid].max() > threshold  # the production rows include predicted failures
