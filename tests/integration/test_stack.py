@@ -148,8 +148,8 @@ def test_make_up_train_serve_retrain_down(tmp_path: Path) -> None:
         )
         assert finished[0]["state_type"] == "COMPLETED", json.dumps(finished[0])[:2000]
         assert finished[0]["parameters"]["reason"] == "test"
-        versions = httpx.post(
-            f"{mlflow}/api/2.0/mlflow/model-versions/search", json={"filter": "name='predmaint-failure'"}, timeout=10
+        versions = httpx.get(
+            f"{mlflow}/api/2.0/mlflow/model-versions/search", params={"filter": "name='predmaint-failure'"}, timeout=10
         ).json()["model_versions"]
         assert sorted(v["version"] for v in versions) == ["1", "2"]
     finally:
