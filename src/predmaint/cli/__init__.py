@@ -37,7 +37,13 @@ def main(
 ) -> None:
     """Load params.yaml once and switch telemetry off for every tool."""
     disable_telemetry()
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    log = logging.getLogger("predmaint")
+    if not log.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        log.addHandler(handler)
+        log.propagate = False
+    log.setLevel(logging.DEBUG if verbose else logging.INFO)
     ctx.obj = params
 
 
