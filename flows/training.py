@@ -35,6 +35,18 @@ def promotion_gate(params: Params) -> dict[str, Any]:
     return {"promoted": decision.promoted, "version": decision.challenger, "summary": decision.summary}
 
 
+@task(name="data-docs")
+def data_docs(params: Params) -> str:
+    """Rebuild the Great Expectations Data Docs from the stored validation results."""
+    from predmaint.quality.docs import build_docs
+    from predmaint.quality.gate import quiet_gx_logging
+
+    quiet_gx_logging()
+    index = build_docs(params).index
+    get_run_logger().info("Data Docs: %s", index.as_uri())
+    return str(index)
+
+
 @task(name="notify-service", retries=2, retry_delay_seconds=2)
 def notify_service(url: str, token: str) -> int:
     """Ask a running service to load the champion now instead of waiting for its poll."""
@@ -50,7 +62,7 @@ def training_pipeline(
     service_url: str | None = None,
     reason: str = "manual",
 ) -> dict[str, Any]:
-    """ingest → validate → split → clean → train → evaluate (dvc.yaml), then the promotion gate.
+    """ingest → validate → split → clean → train → evaluate (dvc.yaml), Data Docs, then the promotion gate.
 
     Args:
         params_path: The params file (default: ``$PREDMAINT_PARAMS`` or ./params.yaml).
@@ -62,8 +74,9 @@ def training_pipeline(
     retries = params.orchestration.task_retries
     stage = dvc_stage.with_options(retries=retries, retry_delay_seconds=params.orchestration.task_retry_delay_s)
     ran = {name: stage(params, name, force) for name in stage_order(params.root)}
+    docs = data_docs(params)
     decision = promotion_gate(params)
     token = os.environ.get(params.serving.admin_token_env, "")
     if service_url and token and decision["promoted"]:
         notify_service(service_url, token)
-    return {"reason": reason, "stages_ran": ran, "promotion": decision}
+    return {"reason": reason, "stages_ran": ran, "promotion": decision, "data_docs": docs}

@@ -90,6 +90,7 @@ def test_drift_day_fires_retrains_and_the_service_serves_the_champion(lifecycle:
         fired = [r["fire"] for r in csv.DictReader(fh)]
     assert fired[-1] in {"yes", "True", "true"} and len(fired) == 3
     assert (params.path(params.paths.monitoring_dir) / drift.day / "drift.html").is_file()
+    assert (params.path(params.paths.data_docs_dir) / "index.html").is_file()
 
     with params.path(params.paths.deployment_log).open() as fh:
         served = list(csv.DictReader(fh))
