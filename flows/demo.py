@@ -53,6 +53,7 @@ def free_port(host: str, preferred: int) -> int:
     """``preferred`` if it is free on ``host``, else any free port."""
     for port in (preferred, 0):
         with socket.socket() as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 s.bind((host, port))
             except OSError:
