@@ -91,9 +91,8 @@ def test_split_real_data_days_labels_apart_and_manifest(real_params: Params) -> 
     assert hdf == 0
     manifest = _manifest(real_params)
     recorded = {v.path for v in manifest.read()}
-    written = [real_params.path(real_params.paths.reference_raw)] + sorted(
-        real_params.path(real_params.paths.production_dir).rglob("*.csv")
-    )
+    days = sorted(real_params.path(real_params.paths.production_dir).rglob("*.csv"))
+    written = [real_params.path(real_params.paths.reference_raw), *days]
     for path in written:
         rel = path.relative_to(real_params.root).as_posix()
         assert rel in recorded, f"manifest lacks a row for {rel}"
@@ -130,3 +129,45 @@ def test_params_file_is_required_by_every_stage(tmp_path: Path) -> None:
 
     with pytest.raises(ConfigError, match="params file not found"):
         load_params(tmp_path / "params.yaml", environ={})
+
+
+def test_ingest_from_the_upstream_zip_records_its_hashes(tmp_path: Path) -> None:
+    """The URL source on a loopback HTTP server: the zip is fetched, its member landed, both hashed."""
+    import http.server
+    import io
+    import threading
+    import zipfile
+
+    from predmaint.simulate import simulate
+
+    params = make_project(tmp_path / "proj", data={"source_order": ["simulator"]})
+    payload = simulate(params, rows=1200).to_csv(index=False, lineterminator="\r\n").encode()
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("ai4i2020.csv", payload)
+    archive = buf.getvalue()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(archive)))
+            self.end_headers()
+            self.wfile.write(archive)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/ai4i.zip"
+        online = make_project(tmp_path / "online", data={"source_order": ["url"], "url": url})
+        version = ingest(online)
+    finally:
+        server.shutdown()
+    raw = online.path(online.paths.raw_file)
+    assert raw.read_bytes() == payload
+    assert version.details["source"] == "url" and version.details["url"] == url
+    assert version.details["zip_sha256"] == hashlib.sha256(archive).hexdigest()
+    assert version.details["sha256"] == hashlib.sha256(payload).hexdigest()
+    assert version.rows == 1200
