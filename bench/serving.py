@@ -30,6 +30,8 @@ from typing import Any
 
 import httpx
 
+from predmaint.service.process import running
+
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 READING = {
@@ -86,30 +88,9 @@ def bootstrap(root: Path) -> Path:
 @contextmanager
 def server(name: str, cmd: list[str], env: dict[str, str], ready: str, log_dir: Path) -> Iterator[str]:
     """Start a server process, wait for ``ready`` to answer 200, yield its base URL, stop it."""
-    log = (log_dir / f"{name}.log").open("wb")
-    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
     url = "http://" + cmd[cmd.index("--host") + 1] + ":" + cmd[cmd.index("--port") + 1]
-    try:
-        deadline = time.monotonic() + 300
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"{name} exited ({proc.returncode}); see {log.name}")
-            try:
-                if httpx.get(url + ready, timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{name} not ready after 300 s; see {log.name}")
-            time.sleep(0.5)
+    with running(cmd, url + ready, log_dir / f"{name}.log", env, REPO, timeout_s=300):
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 def all_workers_ready(url: str, body: str, in_a_row: int = 40, timeout_s: float = 300) -> str:

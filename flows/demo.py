@@ -12,9 +12,9 @@ import os
 import secrets
 import shutil
 import socket
-import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,36 +63,16 @@ def free_port(host: str, preferred: int) -> int:
 
 
 @contextmanager
-def service(params: Params, port: int, token: str) -> Any:
+def service(params: Params, port: int, token: str) -> Iterator[httpx.Client]:
     """A real uvicorn process serving the champion; stopped on exit."""
-    log = params.path(params.paths.run_dir) / "demo-api.log"
-    log.parent.mkdir(parents=True, exist_ok=True)
+    from predmaint.service.process import running
+
     env = {**os.environ, PARAMS_ENV: str(params.root / "params.yaml"), params.serving.admin_token_env: token}
     cmd = [str(Path(sys.executable).parent / "predmaint"), "serve", "--port", str(port), "--workers", "1"]
-    with log.open("wb") as out:
-        proc = subprocess.Popen(cmd, cwd=params.root, env=env, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://{params.serving.host}:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise RuntimeError(f"the API exited with {proc.returncode}; see {log}")
-            try:
-                if httpx.get(f"{url}/ready", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.5)
-        else:
-            raise RuntimeError(f"the API was not ready after 120 s; see {log}")
-        with httpx.Client(base_url=url, timeout=60) as client:
-            yield client
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    log = params.path(params.paths.run_dir) / "demo-api.log"
+    with running(cmd, f"{url}/ready", log, env, params.root), httpx.Client(base_url=url, timeout=60) as client:
+        yield client
 
 
 def served_version(client: httpx.Client) -> str:

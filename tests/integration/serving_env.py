@@ -13,18 +13,17 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pandas as pd
 import yaml
 
 from predmaint.config import Params, load_params
+from predmaint.service.process import running
 from tests.conftest import HAVE_REAL_DATA, REAL_DATA, REPO, make_project
 
 SMALL_FOREST = {"n_estimators": 20, "max_depth": 8, "min_samples_leaf": 1, "random_state": 42, "n_jobs": 1}
@@ -135,27 +134,6 @@ def running_server(params: Params, token: str | None = ADMIN_TOKEN, timeout_s: f
         "--port",
         str(port),
     ]
-    with log.open("wb") as out:
-        proc = subprocess.Popen(cmd, env=service_env(params, token), stdout=out, stderr=subprocess.STDOUT, cwd=REPO)
     url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"server exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-            try:
-                if httpx.get(f"{url}/ready", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"server not ready after {timeout_s}s:\n{log.read_text()[-3000:]}")
-            time.sleep(0.3)
+    with running(cmd, f"{url}/ready", log, service_env(params, token), REPO, timeout_s) as proc:
         yield Server(url, proc, log)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
