@@ -42,11 +42,9 @@ def report(params: Params, window: pd.DataFrame, window_id: str | None) -> Monit
     from predmaint.monitoring import sources
     from predmaint.monitoring.summary import monitor_window
 
-    champion = sources.champion(params)
+    _, threshold, baseline = sources.champion_baseline(params)
     reference = sources.load_reference(params)
-    return monitor_window(
-        params, reference, window, champion.baseline, window_id=window_id, threshold=champion.threshold
-    )
+    return monitor_window(params, reference, window, baseline, window_id=window_id, threshold=threshold)
 
 
 @task(name="trigger-decision")

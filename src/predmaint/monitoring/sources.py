@@ -88,6 +88,20 @@ def load_baseline(path: Path) -> dict[str, float]:
     return baseline_from_metrics(metrics)
 
 
+def champion_baseline(params: Params) -> tuple[str, float, dict[str, float]]:
+    """The champion's version, threshold and validation baseline, without loading the model.
+
+    Raises:
+        predmaint.registry.RegistryError: There is no champion in the registry.
+    """
+    from predmaint.registry import read_metadata, resolve
+
+    mv = resolve(params)
+    metadata = read_metadata(params, str(mv.run_id))
+    threshold = float(mv.tags.get("threshold", metadata["threshold"]))
+    return str(mv.version), threshold, baseline_from_metrics(metadata["metrics"]["validation"])
+
+
 def champion(params: Params) -> Champion:
     """The champion model with its validation metrics as the training baseline.
 
