@@ -28,11 +28,11 @@ from flows.common import project_params  # noqa: E402
 from flows.monitoring import RETRAIN_EVENT, monitoring  # noqa: E402
 from flows.retraining import retraining  # noqa: E402
 from flows.training import training_pipeline  # noqa: E402
+from predmaint.config import Params  # noqa: E402
 
 
-def deployments(params_path: str | None = None) -> list[object]:
+def deployments(params: Params) -> list[object]:
     """Build every deployment from params.yaml (schedules, names) without registering them."""
-    params = project_params(params_path)
     model = params.mlflow.registered_model
     return [
         training_pipeline.to_deployment(name="manual", description="DVC stages + promotion gate, on demand."),
@@ -60,12 +60,8 @@ def deployments(params_path: str | None = None) -> list[object]:
 
 def main() -> None:
     """Register and serve every deployment until interrupted (SIGTERM/SIGINT)."""
-    serve(*deployments(), limit=params_limit())  # type: ignore[arg-type]
-
-
-def params_limit() -> int:
-    """Concurrent flow runs this process executes (``orchestration.runner_limit``)."""
-    return project_params().orchestration.runner_limit
+    params = project_params()
+    serve(*deployments(params), limit=params.orchestration.runner_limit)  # type: ignore[arg-type]
 
 
 if __name__ == "__main__":
