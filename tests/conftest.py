@@ -43,6 +43,17 @@ def _isolated_tools(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     logging.raiseExceptions = False
 
 
+SMALL_FOREST: dict[str, Any] = {
+    "n_estimators": 30,
+    "max_depth": 10,
+    "min_samples_leaf": 1,
+    "max_features": 0.5,
+    "random_state": 42,
+    "n_jobs": 1,
+}
+"""A quick random forest for tests that need a real, fast model (``model.random_forest`` override)."""
+
+
 def write_params(root: Path, **overrides: dict[str, Any]) -> Path:
     """Copy the repo's params.yaml into ``root`` with per-section overrides applied."""
     raw = yaml.safe_load((REPO / "params.yaml").read_text())

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from predmaint.config import Params, load_params
-from tests.conftest import clone_project
+from tests.conftest import SMALL_FOREST, clone_project
 
 pytestmark = pytest.mark.slow
 
@@ -25,16 +25,7 @@ SMALL = {
     "data": {"source_order": ["simulator"], "simulator_rows": 10000},
     "split": {"train_rows": 7000, "production_rows": 3000, "batch_size": 1500},
     "monitoring": {"recall_drop": 1.0, "error_rate_ratio": 1000.0},
-    "model": {
-        "random_forest": {
-            "n_estimators": 30,
-            "max_depth": 10,
-            "min_samples_leaf": 1,
-            "max_features": 0.5,
-            "random_state": 42,
-            "n_jobs": 1,
-        }
-    },
+    "model": {"random_forest": SMALL_FOREST},
     "promotion": {"recent_window_rows": 500, "minimums": {"f1": 0.2, "recall": 0.2}},
     "serving": {"reload_poll_s": 1.0},
 }

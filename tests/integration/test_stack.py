@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import HAVE_REAL_DATA, REAL_DATA, clone_project, subprocess_env
+from tests.conftest import HAVE_REAL_DATA, REAL_DATA, SMALL_FOREST, clone_project, subprocess_env
 
 pytestmark = pytest.mark.slow
 VENV = Path(sys.executable).parent.parent
@@ -71,16 +71,7 @@ def test_make_up_train_serve_retrain_down(tmp_path: Path) -> None:
     root = clone_project(
         tmp_path / "predmaint",
         serving={"reload_poll_s": 1.0},
-        model={
-            "random_forest": {
-                "n_estimators": 30,
-                "max_depth": 10,
-                "min_samples_leaf": 1,
-                "max_features": 0.5,
-                "random_state": 42,
-                "n_jobs": 1,
-            }
-        },
+        model={"random_forest": SMALL_FOREST},
     )
     ports = {"prefect": _free_port(), "mlflow": _free_port(), "api": _free_port()}
     data = (

@@ -89,28 +89,24 @@ def _process_above_air(spec: RuleSpec, contract: Contract) -> list[gxe.Expectati
     ]
 
 
-def _product_id_matches_type(spec: RuleSpec, contract: Contract) -> list[gxe.Expectation]:
+def _pair_equal(name: str, column_a: str, column_b: str, spec: RuleSpec) -> list[gxe.Expectation]:
     return [
         gxe.ExpectColumnPairValuesToBeEqual(
-            column_A=schema.TYPE,
-            column_B=ID_TYPE,
+            column_A=column_a,
+            column_B=column_b,
             ignore_row_if="either_value_is_missing",
             severity=_severity(spec),
-            meta=_meta("product_id_matches_type", spec.reason, spec.blocking),
+            meta=_meta(name, spec.reason, spec.blocking),
         )
     ]
+
+
+def _product_id_matches_type(spec: RuleSpec, contract: Contract) -> list[gxe.Expectation]:
+    return _pair_equal("product_id_matches_type", schema.TYPE, ID_TYPE, spec)
 
 
 def _label_consistency(spec: RuleSpec, contract: Contract) -> list[gxe.Expectation]:
-    return [
-        gxe.ExpectColumnPairValuesToBeEqual(
-            column_A=schema.TARGET,
-            column_B=ANY_MODE,
-            ignore_row_if="either_value_is_missing",
-            severity=_severity(spec),
-            meta=_meta("label_consistency", spec.reason, spec.blocking),
-        )
-    ]
+    return _pair_equal("label_consistency", schema.TARGET, ANY_MODE, spec)
 
 
 DERIVED: dict[str, tuple[str, ...]] = {
