@@ -12,6 +12,7 @@ import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -62,15 +63,25 @@ def create_app(settings: Settings, service: Service | None = None) -> FastAPI:
         description=DESCRIPTION,
         version=settings.params.project.name,
         lifespan=lifespan,
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.service = svc
     app.add_middleware(MetricsMiddleware, metrics=svc.metrics)
     app.include_router(health.router)
-    app.include_router(predict.build_router(svc.readings.item, settings.serving.max_batch))
+    app.router.routes.insert(0, predict.route())
     app.include_router(feedback.router)
     app.include_router(model.router)
     app.include_router(metrics.router)
     app.include_router(admin.router)
+
+    plain_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            predict.document(plain_openapi(), svc.readings.item, settings.serving.max_batch)
+        return app.openapi_schema or {}
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
     @app.exception_handler(BodyValidationError)
     async def _body_invalid(request: Request, exc: BodyValidationError) -> JSONResponse:

@@ -23,7 +23,7 @@ EXAMPLE_RISKY: dict[str, Any] = {
     "tool_wear_min": 160,
 }
 EXAMPLE_PREDICTION: dict[str, Any] = {
-    "request_id": "6f1c2a9e0b4d4c3e8a1f5b7d9c2e4a60",
+    "request_id": "01a20b75-d3af-7c3e-8a1f-5b7d9c2e4a60",
     "failure_probability": 0.87,
     "failure_predicted": True,
     "threshold": 0.31,
@@ -57,7 +57,7 @@ EXAMPLE_VALIDATION_ERROR: dict[str, Any] = {
     ]
 }
 EXAMPLE_FEEDBACK: dict[str, Any] = {
-    "request_id": "6f1c2a9e0b4d4c3e8a1f5b7d9c2e4a60",
+    "request_id": "01a20b75-d3af-7c3e-8a1f-5b7d9c2e4a60",
     "failure": 1,
     "failure_mode": "PWF",
 }

@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated, Any
 
-from fastapi import HTTPException, Request
+from fastapi import HTTPException
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
+from starlette.types import Receive, Scope
 
 from predmaint import schema
 from serving.schemas import UNITS
@@ -28,19 +29,25 @@ class BodyValidationError(Exception):
         self.errors = errors
 
 
-async def read_body(request: Request, max_bytes: int) -> bytes:
+async def read_body(scope: Scope, receive: Receive, max_bytes: int) -> bytes:
     """The request body, refusing (413) anything larger than ``max_bytes`` before reading it all."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
-        raise HTTPException(
-            413, f"request body of {int(declared):,} bytes exceeds serving.max_body_bytes = {max_bytes:,}"
-        )
-    chunks, total = [], 0
-    async for chunk in request.stream():
+    for name, value in scope["headers"]:
+        if name == b"content-length" and value.isdigit() and int(value) > max_bytes:
+            raise HTTPException(
+                413, f"request body of {int(value):,} bytes exceeds serving.max_body_bytes = {max_bytes:,}"
+            )
+    chunks: list[bytes] = []
+    total, more = 0, True
+    while more:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise HTTPException(400, "client disconnected before sending the whole body")
+        chunk = message.get("body", b"")
         total += len(chunk)
         if total > max_bytes:
             raise HTTPException(413, f"request body exceeds serving.max_body_bytes = {max_bytes:,} bytes")
         chunks.append(chunk)
+        more = message.get("more_body", False)
     return b"".join(chunks)
 
 

@@ -5,10 +5,13 @@ from __future__ import annotations
 import math
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import textwrap
 import threading
+import time
+import uuid
 from pathlib import Path
 
 import pandas as pd
@@ -60,6 +63,50 @@ def test_read_window_shape_for_monitoring(log: PredictionLog) -> None:
     since = pd.Timestamp(150.0, unit="s", tz="UTC").isoformat()
     assert list(predlog.read_window(log.path, since=since)["request_id"]) == ["b"]
     assert predlog.counts(log.path) == {"predictions": 2, "labelled": 1}
+
+
+def test_request_ids_are_unique_time_ordered_uuid7() -> None:
+    early = [predlog.new_request_id() for _ in range(5000)]
+    time.sleep(0.003)
+    late = [predlog.new_request_id() for _ in range(5000)]
+    assert len(set(early + late)) == 10_000
+    assert max(early) < min(late), "ids of a later millisecond sort after earlier ones"
+    parsed = uuid.UUID(late[0])
+    assert parsed.version == 7 and parsed.variant == uuid.RFC_4122 and str(parsed) == late[0]
+    assert abs((parsed.int >> 80) / 1000 - time.time()) < 5, "the first 48 bits are UNIX milliseconds"
+
+
+def _hold_writer(log: PredictionLog) -> threading.Event:
+    """Keep the writer thread busy until the returned event is set (appends queue up meanwhile)."""
+    gate, busy = threading.Event(), threading.Event()
+    log.submit(lambda conn: (busy.set(), gate.wait(10)))
+    assert busy.wait(10)
+    return gate
+
+
+def test_appends_queued_during_a_commit_share_the_next_transaction(log: PredictionLog) -> None:
+    gate = _hold_writer(log)
+    before = log.transactions
+    futures = [log.append([_row(f"{k}-{j}", float(k)) for j in range(3)]) for k in range(10)]
+    gate.set()
+    assert [f.result(10) for f in futures] == [3] * 10
+    assert log.transactions == before + 1
+    assert predlog.counts(log.path)["predictions"] == 30
+
+
+def test_a_bad_batch_in_a_group_fails_alone(log: PredictionLog) -> None:
+    log.append([_row("taken", 0.0)]).result()
+    gate = _hold_writer(log)
+    good = [log.append([_row(f"g{k}", 1.0)]) for k in range(4)]
+    bad = log.append([_row("fresh", 1.0), _row("taken", 1.0)])
+    good.append(log.append([_row("g4", 1.0)]))
+    gate.set()
+    assert [f.result(10) for f in good] == [1] * 5
+    with pytest.raises(sqlite3.IntegrityError):
+        bad.result(10)
+    ids = set(predlog.read_window(log.path)["request_id"])
+    assert ids == {"taken", "g0", "g1", "g2", "g3", "g4"}, "the bad batch is rolled back whole"
+    assert log.errors == 1
 
 
 def test_missing_log_reads_as_empty(tmp_path: Path) -> None:

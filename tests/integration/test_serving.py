@@ -143,6 +143,10 @@ def test_malformed_and_oversized_bodies(client: httpx.Client, project: Params) -
     assert broken.status_code == 422 and "not valid JSON" in broken.json()["detail"][0]["msg"]
     huge = client.post("/predict", content=b"[" + b" " * (project.serving.max_body_bytes + 1) + b"]")
     assert huge.status_code == 413 and "max_body_bytes" in huge.json()["detail"]
+    chunks = iter([b"[", b" " * project.serving.max_body_bytes, b"]"])  # no content-length: streamed
+    streamed = client.post("/predict", content=chunks, headers={"content-type": "application/json"})
+    assert streamed.status_code == 413 and "max_body_bytes" in streamed.json()["detail"]
+    assert client.get("/predict").status_code == 405
     too_many = client.post("/predict", json=[GOOD] * (project.serving.max_batch + 1))
     assert too_many.status_code == 422
     assert f"limit of {project.serving.max_batch}" in too_many.json()["detail"][0]["msg"]

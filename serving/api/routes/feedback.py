@@ -63,7 +63,7 @@ async def feedback(request: Request) -> FeedbackResponse:
     stored and the 404 names the unknown ids. Repeating the same feedback is a no-op; a different
     label for an already-labelled id is a correction (``updated``)."""
     service: Service = request.app.state.service
-    body = await read_body(request, service.settings.serving.max_body_bytes)
+    body = await read_body(request.scope, request.receive, service.settings.serving.max_body_bytes)
     items, _ = service.feedback.parse(body)
     batch = [Feedback(i.request_id, int(i.failure), i.failure_mode) for i in items]
     try:
