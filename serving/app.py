@@ -78,7 +78,9 @@ def create_app(settings: Settings, service: Service | None = None) -> FastAPI:
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            predict.document(plain_openapi(), svc.readings.item, settings.serving.max_batch)
+            spec = plain_openapi()
+            predict.document(spec, svc.readings.item, settings.serving.max_batch)
+            feedback.document(spec)
         return app.openapi_schema or {}
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -231,6 +232,8 @@ def test_openapi_has_examples_for_every_endpoint(client: httpx.Client) -> None:
             text = json.dumps(op)
             has = "example" in text or any("$ref" in json.dumps(r) for r in op.get("responses", {}).values())
             assert has, f"{method.upper()} {path} has no example"
+    refs = set(re.findall(r'"\$ref": "#/components/schemas/([^"]+)"', json.dumps(spec)))
+    assert refs and refs <= set(spec["components"]["schemas"]), refs - set(spec["components"]["schemas"])
     body = spec["paths"]["/predict"]["post"]["requestBody"]["content"]["application/json"]
     assert set(body["examples"]) == {"single", "batch", "ai4i_names"}
     assert body["schema"]["oneOf"][0]["properties"]["torque_nm"]["maximum"] == 100.0

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 
 from predmaint.service.predlog import Feedback, UnknownRequestIdsError
+from serving.api import openapi
 from serving.api.validation import read_body
 from serving.examples import EXAMPLE_FEEDBACK
-from serving.schemas import FeedbackResponse, Message, ValidationErrorResponse
+from serving.schemas import FeedbackItem, FeedbackResponse, Message, ValidationErrorResponse
 from serving.service import Service
 
 router = APIRouter(tags=["feedback"])
@@ -41,7 +43,7 @@ _EXAMPLE = EXAMPLE_FEEDBACK
                             "summary": "Several labels",
                             "value": [
                                 _EXAMPLE,
-                                {"request_id": "0b7e3c1d2f4a4e6b8c9d0e1f2a3b4c5d", "failure": 0},
+                                {"request_id": "01a20b75-d3b0-7e6b-8c9d-0e1f2a3b4c5d", "failure": 0},
                             ],
                         },
                     },
@@ -76,3 +78,9 @@ async def feedback(request: Request) -> FeedbackResponse:
         updated=len(result.updated),
         updated_ids=result.updated,
     )
+
+
+def document(spec: dict[str, Any]) -> dict[str, Any]:
+    """Register ``FeedbackItem``, which the request body above refers to, in an OpenAPI schema."""
+    openapi.register(spec, FeedbackItem, mode="validation")
+    return spec
