@@ -87,10 +87,11 @@ def sim_params(tmp_path: Path) -> Params:
     return make_project(tmp_path / "proj", data={"source_order": ["simulator"]})
 
 
-def clone_project(dest: Path, **overrides: dict[str, Any]) -> Path:
+def clone_project(dest: Path, *, keep_lock: bool = False, **overrides: dict[str, Any]) -> Path:
     """A fresh git repository with the project's tracked files (as in the work tree) and params overrides.
 
-    Generated state is not copied: like a fresh clone, DVC must rebuild every stage.
+    Generated state is not copied: like a fresh clone, DVC must rebuild every stage. ``dvc.lock``
+    is left out unless ``keep_lock``.
     """
     import subprocess
 
@@ -103,7 +104,7 @@ def clone_project(dest: Path, **overrides: dict[str, Any]) -> Path:
     ).stdout.split()
     for rel in files:
         src = REPO / rel
-        if src.is_file() and rel != "dvc.lock":
+        if src.is_file() and (keep_lock or rel != "dvc.lock"):
             (dest / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, dest / rel)
     if overrides:

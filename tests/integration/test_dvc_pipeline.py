@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -43,3 +44,16 @@ def test_dvc_repro_twice_second_run_does_nothing(clone: tuple[Path, dict[str, st
     assert manifest.latest_for("data/raw/ai4i2020.csv") is not None
     _run(["dvc", "push"], root, env)
     assert any((root / ".dvc-remote").rglob("*")), "dvc push sent nothing to the local remote"
+
+
+def test_committed_lock_matches_the_code_and_params(tmp_path: Path) -> None:
+    root = clone_project(tmp_path / "predmaint", keep_lock=True)
+    status = json.loads(_run(["dvc", "status", "--json"], root, subprocess_env()).strip().splitlines()[-1])
+    stale = {
+        stage: {path: change for path, change in entry["changed deps"].items() if change != "deleted"}
+        for stage, entries in status.items()
+        for entry in entries
+        if isinstance(entry, dict) and "changed deps" in entry
+    }
+    stale = {stage: changes for stage, changes in stale.items() if changes}
+    assert not stale, f"dvc.lock is stale for {stale}: run `dvc repro` and commit dvc.lock"
