@@ -78,9 +78,7 @@ def create_app(settings: Settings, service: Service | None = None) -> FastAPI:
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            spec = plain_openapi()
-            predict.document(spec, svc.readings.item, settings.serving.max_batch)
-            feedback.document(spec)
+            predict.document(plain_openapi(), svc.readings.item, settings.serving.max_batch)
         return app.openapi_schema or {}
 
     app.openapi = openapi  # type: ignore[method-assign]

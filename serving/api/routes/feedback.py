@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 
 from predmaint.service.predlog import Feedback, UnknownRequestIdsError
-from serving.api import openapi
 from serving.api.validation import read_body
 from serving.examples import EXAMPLE_FEEDBACK
 from serving.schemas import FeedbackItem, FeedbackResponse, Message, ValidationErrorResponse
@@ -16,6 +14,7 @@ from serving.service import Service
 
 router = APIRouter(tags=["feedback"])
 _EXAMPLE = EXAMPLE_FEEDBACK
+_ITEM = FeedbackItem.model_json_schema()
 
 
 @router.post(
@@ -27,16 +26,7 @@ _EXAMPLE = EXAMPLE_FEEDBACK
             "required": True,
             "content": {
                 "application/json": {
-                    "schema": {
-                        "oneOf": [
-                            {"$ref": "#/components/schemas/FeedbackItem"},
-                            {
-                                "type": "array",
-                                "items": {"$ref": "#/components/schemas/FeedbackItem"},
-                                "minItems": 1,
-                            },
-                        ]
-                    },
+                    "schema": {"oneOf": [_ITEM, {"type": "array", "items": _ITEM, "minItems": 1}]},
                     "examples": {
                         "single": {"summary": "One label", "value": _EXAMPLE},
                         "batch": {
@@ -78,9 +68,3 @@ async def feedback(request: Request) -> FeedbackResponse:
         updated=len(result.updated),
         updated_ids=result.updated,
     )
-
-
-def document(spec: dict[str, Any]) -> dict[str, Any]:
-    """Register ``FeedbackItem``, which the request body above refers to, in an OpenAPI schema."""
-    openapi.register(spec, FeedbackItem, mode="validation")
-    return spec

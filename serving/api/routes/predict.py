@@ -15,13 +15,13 @@ from typing import Any
 import numpy as np
 from fastapi import HTTPException
 from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
 from starlette.routing import Match, Route
 from starlette.types import Receive, Scope, Send
 
 from predmaint import schema
 from predmaint.service.predlog import new_request_id
 from predmaint.service.scoring import ModelNotReadyError, PredictionLogError
-from serving.api import openapi
 from serving.api.validation import read_body
 from serving.examples import EXAMPLE_AI4I, EXAMPLE_PREDICTION, EXAMPLE_READING, EXAMPLE_RISKY
 from serving.schemas import Message, Prediction, ValidationErrorResponse
@@ -80,6 +80,15 @@ def route() -> Route:
     return _Route(PATH, Predict(), methods=["POST"], name="predict", include_in_schema=False)
 
 
+def _register(spec: dict[str, Any], *models: type[BaseModel]) -> list[dict[str, Any]]:
+    """Add ``models`` (and the models they use) to ``components/schemas``; a ``$ref`` for each."""
+    refs, defs = models_json_schema([(m, "serialization") for m in models], ref_template="#/components/schemas/{model}")
+    components = spec.setdefault("components", {}).setdefault("schemas", {})
+    for name, definition in defs.get("$defs", {}).items():
+        components.setdefault(name, definition)
+    return [refs[(m, "serialization")] for m in models]
+
+
 def _request_body(reading: type[BaseModel], max_batch: int) -> dict[str, Any]:
     one = reading.model_json_schema()
     many = {"type": "array", "items": one, "minItems": 1, "maxItems": max_batch, "title": "Batch"}
@@ -101,7 +110,7 @@ def _request_body(reading: type[BaseModel], max_batch: int) -> dict[str, Any]:
 def document(spec: dict[str, Any], reading: type[BaseModel], max_batch: int) -> dict[str, Any]:
     """Add ``POST /predict`` to an OpenAPI schema: the request's bounds from the data contract,
     examples, and the response models (registered under ``components/schemas``)."""
-    prediction, invalid, message = openapi.register(spec, Prediction, ValidationErrorResponse, Message)
+    prediction, invalid, message = _register(spec, Prediction, ValidationErrorResponse, Message)
 
     def answer(description: str, ref: dict[str, Any], example: Any = None) -> dict[str, Any]:
         content: dict[str, Any] = {"schema": ref}
