@@ -31,8 +31,6 @@ ADMIN_TOKEN = "test-admin-token-0123456789"
 
 
 def _train_champion(cache: Path) -> None:
-    from mlflow import MlflowClient
-
     from predmaint.train import train
 
     params = make_project(cache, data={"source_order": ["simulator"]}, model={"random_forest": SMALL_FOREST})
@@ -45,10 +43,7 @@ def _train_champion(cache: Path) -> None:
     source = params.path(params.paths.reference)
     source.parent.mkdir(parents=True, exist_ok=True)
     frame.to_csv(source, index=False)
-    result = train(params, source)
-    MlflowClient(tracking_uri=params.tracking_uri).set_registered_model_alias(
-        params.mlflow.registered_model, params.mlflow.champion_alias, result.version
-    )
+    set_champion(params, train(params, source).version)
 
 
 def champion_project(cache: Path, dest: Path, **overrides: dict[str, Any]) -> Params:
