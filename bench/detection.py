@@ -30,24 +30,26 @@ from typing import Any
 
 import pandas as pd
 
-from predmaint import data, evaluate, features, schema
-from predmaint.clean import clean_frame
+from predmaint import schema
+from predmaint.config.runtime import disable_telemetry
+from predmaint.data import tables
+from predmaint.data.clean import clean_frame
+from predmaint.data.retrain import build_window
+from predmaint.data.simulate import scenario_names, simulate
 from predmaint.config import Params, load_params
 from predmaint.monitoring import decide, summarise
 from predmaint.monitoring import window as w
 from predmaint.monitoring.performance import baseline_from_metrics
-from predmaint.promotion import decide as gate
-from predmaint.retrain import build_window
-from predmaint.runtime import disable_telemetry
-from predmaint.simulate import scenario_names, simulate
-from predmaint.train import Fitted, fit
+from predmaint.model import features, metrics
+from predmaint.model.gate import decide as gate
+from predmaint.model.train import Fitted, fit
 
 RULES = ("drift", "cost", "alarm_rate", "failure_rate", "physics_tail", "recall", "error_rate")
 
 
 def champion(params: Params) -> tuple[Fitted, pd.DataFrame]:
     """The default model fitted on the real reference rows (cleaned), and that reference."""
-    raw = data.read_table(params.path(params.data.csv_path))
+    raw = tables.read_table(params.path(params.data.csv_path))
     reference, _ = clean_frame(raw.iloc[: params.split.train_rows], params.clean.inconsistent_labels)
     reference = reference.reset_index(drop=True)
     return fit(params, reference), reference
@@ -63,7 +65,7 @@ def scored(fitted: Fitted, frame: pd.DataFrame) -> pd.DataFrame:
 def cost(fitted: Fitted, frame: pd.DataFrame, params: Params) -> dict[str, Any]:
     """Metrics of a model at its own threshold on labelled AI4I rows."""
     proba = fitted.pipeline.predict_proba(features.model_input(frame))[:, 1]
-    return evaluate.metrics(frame[schema.TARGET], proba, fitted.threshold, params.costs)
+    return metrics.metrics(frame[schema.TARGET], proba, fitted.threshold, params.costs)
 
 
 def monitor_days(

@@ -10,14 +10,15 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from predmaint import data, schema
+from predmaint import schema
 from predmaint.config import Params
-from predmaint.lineage import Manifest
+from predmaint.data import tables
+from predmaint.data.lineage import Manifest
+from predmaint.data.simulate import simulate
 from predmaint.monitoring import decide, summarise
 from predmaint.monitoring.sources import champion_baseline, champion_reference
-from predmaint.registry import client
-from predmaint.simulate import simulate
-from predmaint.train import train
+from predmaint.model.registry import client
+from predmaint.model.run import train
 from tests.conftest import make_project
 from tests.model.conftest import SMALL_FOREST
 
@@ -39,7 +40,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Params:
 
 def version_of(params: Params, name: str, frame: pd.DataFrame) -> Path:
     """Write a training window and record it in the manifest, as the data stages do."""
-    path = data.write_table(frame, params.path(params.paths.retrain_dir) / name)
+    path = tables.write_table(frame, params.path(params.paths.retrain_dir) / name)
     Manifest(params.path(params.paths.manifest), params.root).record(path, stage="retrain_window", rows=len(frame))
     return path
 
@@ -63,7 +64,7 @@ def test_reference_moves_with_the_champion(project: Params) -> None:
     reference, info = champion_reference(params)
     assert info["source"] == "champion" and info["model_version"] == v1
     assert info["path"] == "data/processed/retrain/baseline.csv" and info["version_id"]
-    pd.testing.assert_frame_equal(reference, data.read_table(params.path(info["path"])))
+    pd.testing.assert_frame_equal(reference, tables.read_table(params.path(info["path"])))
 
     _, threshold, baseline = champion_baseline(params)
     window = labelled_window(params, threshold)
@@ -88,10 +89,10 @@ def test_reference_moves_with_the_champion(project: Params) -> None:
 def test_a_changed_or_missing_window_falls_back_with_a_note(project: Params) -> None:
     params = project
     fallback = simulate(params, rows=3000, seed=9)
-    data.write_table(fallback, params.path(params.paths.reference))
+    tables.write_table(fallback, params.path(params.paths.reference))
     path = version_of(params, "edited.csv", simulate(params, rows=7000, seed=3))
     promote_to_champion(params, path)
-    data.write_table(simulate(params, rows=7000, seed=4), path)  # same name, other bytes
+    tables.write_table(simulate(params, rows=7000, seed=4), path)  # same name, other bytes
     reference, info = champion_reference(params)
     assert info["source"] == "paths.reference" and len(reference) == 3000
     assert "edited.csv" in info["note"] and "md5" in info["note"]
