@@ -6,7 +6,11 @@ the baseline). For each scenario (none = the documented process, and every ``sim
 entry), the simulator produces ``--days`` days of ``--rows`` readings; the champion scores them,
 all labels arrive, and each day goes through the project's own :func:`summarise` (Evidently drift,
 performance, physics tails against the champion's training data) and :func:`decide` (the trigger
-policy of params.yaml) as if it were the first window after the champion was trained.
+policy of params.yaml, with the days before it as history: the cost and tail rules pool
+``monitoring.evidence_windows`` days, and a retrain blocks the next ``cooldown_windows`` days). The
+champion is never replaced here: a day is *flagged* when a trigger rule is met (``monitoring.rules``),
+and the trigger *fires* when no gate blocks it. Rule columns count days on which the rule was met,
+whether or not it is one of the trigger rules.
 
 Per scenario it reports how often each rule is met and how often the trigger fires, the champion's
 expected cost per 1,000 cycles on the scenario's days against the same days without drift (the
@@ -40,11 +44,12 @@ from predmaint.config import Params, load_params
 from predmaint.monitoring import decide, summarise
 from predmaint.monitoring import window as w
 from predmaint.monitoring.performance import baseline_from_metrics
+from predmaint.monitoring.trigger import DECISION_COLUMNS
 from predmaint.model import features, metrics
 from predmaint.model.gate import decide as gate
 from predmaint.model.train import Fitted, fit
 
-RULES = ("drift", "cost", "alarm_rate", "failure_rate", "physics_tail", "recall", "error_rate")
+RULES = ("drift", "recall", "error_rate", "cost", "physics_tail", "alarm_rate", "failure_rate")
 
 
 def champion(params: Params) -> tuple[Fitted, pd.DataFrame]:
@@ -76,13 +81,16 @@ def monitor_days(
     baseline = baseline_from_metrics(fitted.validation)
     met: Counter[str] = Counter()
     fired = 0
-    empty = pd.DataFrame()
+    history: list[dict[str, Any]] = []
     window = scored(fitted, stream)
     for day, start in enumerate(range(0, len(window), rows), start=1):
         part = window.iloc[start : start + rows].reset_index(drop=True)
         summary, _, _ = summarise(params, reference, part, baseline, window_id=f"day_{day:02d}")
-        decision = decide(summary, empty, params.monitoring, new_labelled_rows=len(part))
-        met.update(decision.rules_met)
+        past = pd.DataFrame(history, columns=list(DECISION_COLUMNS))
+        decision = decide(summary, past, params.monitoring)
+        history.append(decision.to_row(summary))
+        met.update(decision.signals_met)
+        met["flagged"] += bool(decision.rules_met)
         fired += decision.fire
         if verbose:
             print(f"  day {day}: {'FIRE' if decision.fire else 'no'}: " + " | ".join(decision.reasons))
@@ -110,8 +118,8 @@ def main() -> None:
         print(f"champion: threshold {fitted.threshold:.3f}, validation {fitted.validation['expected_cost_per_1000']:,.0f}"
               f" per 1,000; {days} days × {args.rows} rows per scenario, seed {args.seed}\n")
         header = " | ".join(RULES)
-        print(f"| scenario | champion cost / 1,000 (vs no drift) | {header} | retrain fires | challenger vs champion on unseen rows (gate) |")
-        print("| --- | --- | " + " | ".join("---:" for _ in RULES) + " | ---: | --- |")
+        print(f"| scenario | champion cost / 1,000 (vs no drift) | {header} | flagged | retrain fires | challenger vs champion on unseen rows (gate) |")
+        print("| --- | --- | " + " | ".join("---:" for _ in RULES) + " | ---: | ---: | --- |")
         for scenario in [None, *scenario_names(params)]:
             stream = simulate(params, rows=n, scenario=scenario, seed=args.seed, start_udi=first)
             unseen = simulate(params, rows=n, scenario=scenario, seed=args.seed + 1, start_udi=first + n)
@@ -127,7 +135,8 @@ def main() -> None:
             )
             counts = " | ".join(f"{met[r]}/{days}" for r in RULES)
             ratio = champ_cost / calm_cost
-            print(f"| {scenario or 'no drift'} | {champ_cost:,.0f} ({ratio:.2f}×) | {counts} | {fired}/{days} | {verdict} |", flush=True)
+            flagged = f"{met['flagged']}/{days}"
+            print(f"| {scenario or 'no drift'} | {champ_cost:,.0f} ({ratio:.2f}×) | {counts} | {flagged} | {fired}/{days} | {verdict} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -45,6 +45,7 @@ class MonitoringParams(Section):
     min_new_labelled_rows: int = Field(ge=0)
     decisions_log: Path
     rules: list[Literal["drift", "recall", "error_rate", "cost", "alarm_rate", "failure_rate", "physics_tail"]]
+    evidence_windows: int = Field(ge=1)
     cost_ratio: float = Field(gt=0)
     alarm_rate_ratio: float = Field(gt=0)
     failure_rate_ratio: float = Field(gt=0)

@@ -18,11 +18,14 @@ Baselines are the champion's: its validation metrics and its training data (the 
 - ``physics_tail``: for a quantity in ``tail_quantities``, the share of readings beyond the
   reference's ``tail_quantile`` (lower bound) above ``tail_ratio`` × the reference's own share.
 
-Only the rules listed in ``monitoring.rules`` can fire; the others are still reported.
+Only the rules listed in ``monitoring.rules`` can fire; the others are still reported. The four
+rules on rare counts (cost, alarm rate, failure rate, physics tails) judge the counts pooled over
+``monitoring.evidence_windows`` recent windows (:mod:`predmaint.monitoring.evidence`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from predmaint.config import MonitoringParams
@@ -164,15 +167,26 @@ def physics_tail(summary: MonitoringSummary, policy: MonitoringParams) -> Verdic
     return Verdict("physics_tail", False, "physics tails ok: " + "; ".join(parts))
 
 
-def evaluate(summary: MonitoringSummary, policy: MonitoringParams, streak: int) -> list[Verdict]:
+def evaluate(
+    summary: MonitoringSummary, policy: MonitoringParams, streak: int, pooled: MonitoringSummary | None = None
+) -> list[Verdict]:
     """Every rule's verdict on the window; label rules only with ``min_labelled_rows`` labels.
 
     Args:
         summary: The window's monitoring summary.
         policy: The ``monitoring`` section of params.yaml.
         streak: Consecutive drifted windows, this one included.
+        pooled: The counts pooled over recent windows (:func:`predmaint.monitoring.evidence.pooled`)
+            for the rules on rare counts (cost, alarm rate, failure rate, physics tails); default
+            this window alone.
     """
-    verdicts = [drift(summary, policy, streak), alarm_rate(summary, policy), physics_tail(summary, policy)]
+    pool = pooled or summary
+    scope = "" if pool is summary else f"[{pool.window_id}] "
+
+    def on_pool(verdict: Verdict) -> Verdict:
+        return dataclasses.replace(verdict, reason=scope + verdict.reason)
+
+    verdicts = [drift(summary, policy, streak), on_pool(alarm_rate(pool, policy)), on_pool(physics_tail(pool, policy))]
     if summary.labelled_rows < policy.min_labelled_rows or summary.production.get("errors") is None:
         need = policy.min_labelled_rows
         reason = f"performance not judged: {summary.labelled_rows} labelled rows (needs ≥ {need})"
@@ -181,6 +195,6 @@ def evaluate(summary: MonitoringSummary, policy: MonitoringParams, streak: int) 
         *verdicts,
         recall(summary, policy),
         error_rate(summary, policy),
-        cost(summary, policy),
-        failure_rate(summary, policy),
+        on_pool(cost(pool, policy)),
+        on_pool(failure_rate(pool, policy)),
     ]

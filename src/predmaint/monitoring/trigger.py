@@ -3,7 +3,8 @@
 Rules (any one of those listed in ``monitoring.rules`` fires): feature drift, recall, error rate,
 expected cost, alarm rate, failure rate and physics tails, each defined in
 :mod:`predmaint.monitoring.rules`. The drift streak is counted since the last retrain (a new model
-resets it); the label rules need ≥ ``min_labelled_rows`` labelled rows.
+resets it); the label rules need ≥ ``min_labelled_rows`` labelled rows. The rules on rare counts
+judge them pooled over the recent windows on the same reference (:mod:`predmaint.monitoring.evidence`).
 
 Gates (all must pass for a rule to fire): ``cooldown_windows`` windows must have passed since the
 last retrain, and ``min_new_labelled_rows`` labelled rows must have arrived since it (a retrain
@@ -21,7 +22,7 @@ from typing import Any
 import pandas as pd
 
 from predmaint.config import MonitoringParams
-from predmaint.monitoring import rules
+from predmaint.monitoring import evidence, rules
 from predmaint.monitoring.summary import MonitoringSummary
 
 YES, NO = "yes", "no"
@@ -30,7 +31,7 @@ DECISION_COLUMNS: tuple[str, ...] = (
     "drift_share", "drift_share_threshold", "drifted_features", "consecutive_drift_windows",
     "error_rate", "training_error_rate", "error_rate_ratio", "recall", "training_recall",
     "expected_cost_per_1000", "training_expected_cost_per_1000", "alarm_rate", "training_alarm_rate",
-    "failure_rate", "training_failure_rate", "reference",
+    "failure_rate", "training_failure_rate", "reference", *evidence.COUNT_COLUMNS,
     "new_labelled_rows", "windows_since_retrain", "model_versions", "fire", "rules_met",
     "blocked_by", "reasons", "report",
 )  # fmt: skip
@@ -44,6 +45,7 @@ class TriggerDecision:
     fire: bool
     reasons: list[str]
     rules_met: list[str] = field(default_factory=list)
+    signals_met: list[str] = field(default_factory=list)
     blocked_by: list[str] = field(default_factory=list)
     consecutive_drift_windows: int = 0
     windows_since_retrain: int | None = None
@@ -74,7 +76,8 @@ class TriggerDecision:
             "training_alarm_rate": _fmt(summary.training.get("alarm_rate")),
             "failure_rate": _fmt(summary.failure_rate),
             "training_failure_rate": _fmt(summary.training.get("failure_rate")),
-            "reference": summary.reference.get("version_id") or summary.reference.get("path", ""),
+            "reference": evidence.reference_key(summary),
+            **evidence.counts(summary),
             "new_labelled_rows": self.new_labelled_rows,
             "windows_since_retrain": "" if self.windows_since_retrain is None else self.windows_since_retrain,
             "model_versions": "; ".join(summary.model_versions),
@@ -137,7 +140,8 @@ def decide(
     drifting = summary.drift_share >= policy.drift_share_threshold
     streak = streak + 1 if drifting else 0
 
-    verdicts = rules.evaluate(summary, policy, streak)
+    pool = evidence.pooled(summary, past, policy.evidence_windows)
+    verdicts = rules.evaluate(summary, policy, streak, pool)
     met = [v.rule for v in verdicts if v.met and v.rule in policy.rules]
     reasons = [v.reason if v.rule in policy.rules or not v.met else f"(not a trigger rule) {v.reason}" for v in verdicts]
     blocked: list[str] = []
@@ -159,6 +163,7 @@ def decide(
         fire=fire,
         reasons=reasons,
         rules_met=met,
+        signals_met=[v.rule for v in verdicts if v.met],
         blocked_by=blocked,
         consecutive_drift_windows=streak,
         windows_since_retrain=windows_since_retrain,
