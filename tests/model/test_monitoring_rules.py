@@ -128,3 +128,12 @@ def test_tails_count_readings_beyond_the_reference(sim_params: Params) -> None:
     worn = reference.head(500).assign(**{schema.TOOL_WEAR: np.where(np.arange(500) < 50, 260, 10)})
     counted = tail_counts(worn, limits, sim_params.physics)
     assert counted["tool_wear_min"]["beyond"] == 50 and counted["tool_wear_min"]["rows"] == 500
+
+
+def test_an_older_decisions_file_is_upgraded_in_place(policy: MonitoringParams, tmp_path: Path) -> None:
+    log = tmp_path / "decisions.csv"
+    log.write_text("window_id,labelled_rows,drift_share,fire\nold,500,0.5,yes\n")
+    decide_and_record(crafted("new"), policy, log)
+    history = read_decisions(log)
+    assert history["window_id"].tolist() == ["old", "new"] and history.loc[0, "fire"] == "yes"
+    assert history.loc[0, "fn"] == "" and str(history.loc[1, "fn"]) == "1"

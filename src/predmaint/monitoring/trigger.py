@@ -187,10 +187,17 @@ def read_decisions(path: Path) -> pd.DataFrame:
 
 
 def append_decision(path: Path, decision: TriggerDecision, summary: MonitoringSummary) -> Path:
-    """Append one decision row to ``decisions.csv`` (header written on first use)."""
+    """Append one decision row to ``decisions.csv`` (header written on first use).
+
+    A file written with other columns (an earlier version) is first rewritten with the current
+    ones, its rows kept and new cells left empty, so the history stays one table.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     row = pd.DataFrame([decision.to_row(summary)], columns=list(DECISION_COLUMNS))
     new = not path.exists() or path.stat().st_size == 0
+    if not new and path.open(encoding="utf-8").readline().strip() != ",".join(DECISION_COLUMNS):
+        old = pd.read_csv(path, dtype=str, keep_default_na=False)
+        old.reindex(columns=list(DECISION_COLUMNS), fill_value="").to_csv(path, index=False, lineterminator="\n")
     row.to_csv(path, mode="a", header=new, index=False, lineterminator="\n")
     return path
 
