@@ -35,19 +35,19 @@ from typing import Any
 import pandas as pd
 
 from predmaint import schema
+from predmaint.config import Params, load_params
 from predmaint.config.runtime import disable_telemetry
 from predmaint.data import tables
 from predmaint.data.clean import clean_frame
 from predmaint.data.retrain import build_window
 from predmaint.data.simulate import scenario_names, simulate
-from predmaint.config import Params, load_params
+from predmaint.model import features, metrics
+from predmaint.model.gate import decide as gate
+from predmaint.model.train import Fitted, fit
 from predmaint.monitoring import decide, summarise
 from predmaint.monitoring import window as w
 from predmaint.monitoring.performance import baseline_from_metrics
 from predmaint.monitoring.trigger import DECISION_COLUMNS
-from predmaint.model import features, metrics
-from predmaint.model.gate import decide as gate
-from predmaint.model.train import Fitted, fit
 
 RULES = ("drift", "recall", "error_rate", "cost", "physics_tail", "alarm_rate", "failure_rate")
 
@@ -74,8 +74,7 @@ def cost(fitted: Fitted, frame: pd.DataFrame, params: Params) -> dict[str, Any]:
 
 
 def monitor_days(
-    params: Params, fitted: Fitted, reference: pd.DataFrame, stream: pd.DataFrame, rows: int
-, verbose: bool = False
+    params: Params, fitted: Fitted, reference: pd.DataFrame, stream: pd.DataFrame, rows: int, verbose: bool = False
 ) -> tuple[Counter[str], int]:
     """Summarise and decide each day; count rules met and decisions that fire."""
     baseline = baseline_from_metrics(fitted.validation)
@@ -115,10 +114,15 @@ def main() -> None:
         first = params.split.train_rows + params.split.production_rows + 1
         calm = simulate(params, rows=n, seed=args.seed, start_udi=first)
         calm_cost = cost(fitted, calm, params)["expected_cost_per_1000"]
-        print(f"champion: threshold {fitted.threshold:.3f}, validation {fitted.validation['expected_cost_per_1000']:,.0f}"
-              f" per 1,000; {days} days × {args.rows} rows per scenario, seed {args.seed}\n")
+        print(
+            f"champion: threshold {fitted.threshold:.3f}, validation {fitted.validation['expected_cost_per_1000']:,.0f}"
+            f" per 1,000; {days} days × {args.rows} rows per scenario, seed {args.seed}\n"
+        )
         header = " | ".join(RULES)
-        print(f"| scenario | champion cost / 1,000 (vs no drift) | {header} | flagged | retrain fires | challenger vs champion on unseen rows (gate) |")
+        gate_column = "challenger vs champion on unseen rows (gate)"
+        print(
+            f"| scenario | champion cost / 1,000 (vs no drift) | {header} | flagged | retrain fires | {gate_column} |"
+        )
         print("| --- | --- | " + " | ".join("---:" for _ in RULES) + " | ---: | ---: | --- |")
         for scenario in [None, *scenario_names(params)]:
             stream = simulate(params, rows=n, scenario=scenario, seed=args.seed, start_udi=first)
@@ -128,7 +132,7 @@ def main() -> None:
             window = build_window(params, reference, stream.assign(**{schema.UDI: stream[schema.UDI]}))
             challenger = fit(params, window)
             on_unseen = {"challenger": cost(challenger, unseen, params), "champion": cost(fitted, unseen, params)}
-            promoted, reasons = gate(params.promotion, on_unseen["challenger"], on_unseen["champion"])
+            promoted, _ = gate(params.promotion, on_unseen["challenger"], on_unseen["champion"])
             verdict = (
                 f"{'PROMOTE' if promoted else 'refuse'}: {on_unseen['challenger']['expected_cost_per_1000']:,.0f} vs "
                 f"{on_unseen['champion']['expected_cost_per_1000']:,.0f}"
@@ -136,7 +140,8 @@ def main() -> None:
             counts = " | ".join(f"{met[r]}/{days}" for r in RULES)
             ratio = champ_cost / calm_cost
             flagged = f"{met['flagged']}/{days}"
-            print(f"| {scenario or 'no drift'} | {champ_cost:,.0f} ({ratio:.2f}×) | {counts} | {flagged} | {fired}/{days} | {verdict} |", flush=True)
+            name = scenario or "no drift"
+            print(f"| {name} | {champ_cost:,.0f} ({ratio:.2f}×) | {counts} | {flagged} | {fired}/{days} | {verdict} |")
 
 
 if __name__ == "__main__":

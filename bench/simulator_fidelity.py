@@ -55,16 +55,21 @@ def main() -> None:
         counts.append(frame[list(LABELS)].sum())
         runs.append(quality(params, frame))
         r = runs[-1]
-        print(f"| simulator seed {seed} | {r['threshold']:.3f} | {r['f1']:.3f} | {r['pr_auc']:.3f} | {r['failures']} |", flush=True)
+        print(
+            f"| simulator seed {seed} | {r['threshold']:.3f} | {r['f1']:.3f} | {r['pr_auc']:.3f} | {r['failures']} |",
+            flush=True,
+        )
     f1 = statistics.median(r["f1"] for r in runs)
     pr_auc = statistics.median(r["pr_auc"] for r in runs)
-    print(f"| **median of {args.seeds} seeds** | | **{f1:.3f}** ({f1 - q['f1']:+.3f}) | **{pr_auc:.3f}** "
-          f"({pr_auc - q['pr_auc']:+.3f}) | |\n")
+    print(
+        f"| **median of {args.seeds} seeds** | | **{f1:.3f}** ({f1 - q['f1']:+.3f}) | **{pr_auc:.3f}** "
+        f"({pr_auc - q['pr_auc']:+.3f}) | |\n"
+    )
     mean = pd.concat(counts, axis=1).mean(axis=1)
     print("| label per 10,000 rows | real | simulator (mean of seeds) | ratio |\n| --- | ---: | ---: | ---: |")
     for label in LABELS:
-        r, s = int(real[label].sum()), float(mean[label])
-        print(f"| {label} | {r} | {s:.1f} | {s / r:.2f} |")
+        real_count, sim_count = int(real[label].sum()), float(mean[label])
+        print(f"| {label} | {real_count} | {sim_count:.1f} | {sim_count / real_count:.2f} |")
 
 
 if __name__ == "__main__":

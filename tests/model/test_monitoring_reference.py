@@ -15,10 +15,10 @@ from predmaint.config import Params
 from predmaint.data import tables
 from predmaint.data.lineage import Manifest
 from predmaint.data.simulate import simulate
-from predmaint.monitoring import decide, summarise
-from predmaint.monitoring.sources import champion_baseline, champion_reference
 from predmaint.model.registry import client
 from predmaint.model.run import train
+from predmaint.monitoring import decide, summarise
+from predmaint.monitoring.sources import champion_baseline, champion_reference
 from tests.conftest import make_project
 from tests.model.conftest import SMALL_FOREST
 
@@ -47,14 +47,18 @@ def version_of(params: Params, name: str, frame: pd.DataFrame) -> Path:
 
 def promote_to_champion(params: Params, data_file: Path) -> str:
     result = train(params, data_file=data_file)
-    client(params).set_registered_model_alias(params.mlflow.registered_model, params.mlflow.champion_alias, result.version)
+    client(params).set_registered_model_alias(
+        params.mlflow.registered_model, params.mlflow.champion_alias, result.version
+    )
     return result.version
 
 
 def labelled_window(params: Params, fitted_threshold: float) -> pd.DataFrame:
     """500 shifted readings that continue the shifted training stream (same temperature history)."""
     frame = simulate(params, rows=7500, scenario=SHIFT, seed=2, start_udi=7001).iloc[-500:].reset_index(drop=True)
-    return frame.rename(columns={schema.TARGET: "target"}).assign(prediction=0.0, decision=0, threshold=fitted_threshold)
+    return frame.rename(columns={schema.TARGET: "target"}).assign(
+        prediction=0.0, decision=0, threshold=fitted_threshold
+    )
 
 
 def test_reference_moves_with_the_champion(project: Params) -> None:

@@ -20,7 +20,9 @@ from predmaint.monitoring.trigger import decide, decide_and_record, read_decisio
 from tests.model.test_monitoring_trigger import window
 
 TRAINING_RATES = {"alarm_rate": 0.02, "failure_rate": 0.02}
-CLEAN_TAILS = {"tool_wear_min": {"side": "upper", "low": None, "high": 223.0, "expected_share": 0.01, "rows": 500, "beyond": 5}}
+CLEAN_TAILS = {
+    "tool_wear_min": {"side": "upper", "low": None, "high": 223.0, "expected_share": 0.01, "rows": 500, "beyond": 5}
+}
 
 
 @pytest.fixture
@@ -81,9 +83,9 @@ def test_each_rule_fires_on_its_crafted_window(
 ) -> None:
     decision = decide(crafted(**change), pd.DataFrame(), policy, new_labelled_rows=500)
     assert rule in decision.rules_met and decision.fire
-    assert any(r.startswith(phrase.split(":")[0]) and phrase.split(": ", 1)[-1] in r for r in decision.reasons), (
-        decision.reasons
-    )
+    assert any(
+        r.startswith(phrase.split(":", maxsplit=1)[0]) and phrase.split(": ", 1)[-1] in r for r in decision.reasons
+    ), decision.reasons
 
 
 def test_rules_need_clear_evidence(policy: MonitoringParams) -> None:

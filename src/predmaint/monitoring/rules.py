@@ -78,13 +78,16 @@ def recall(summary: MonitoringSummary, policy: MonitoringParams) -> Verdict:
     return Verdict("recall", False, f"recall ok: {tp}/{positives}, upper bound {upper:.2f} ≥ {floor:.2f}")
 
 
-def _rate_rule(name: str, what: str, count: int, rows: int, baseline: float | None, ratio: float, conf: float) -> Verdict:
+def _rate_rule(
+    name: str, what: str, count: int, rows: int, baseline: float | None, ratio: float, conf: float
+) -> Verdict:
     if baseline is None:
         return Verdict(name, False, f"{what} not judged: the champion's baseline lacks it")
     lower = wilson_bound(count, rows, conf, upper=False) or 0.0
     limit = ratio * baseline
     sign = ">" if lower > limit else "≤"
-    text = f"{what} {count}/{rows} = {count / rows:.3f}, lower bound {lower:.3f} {sign} {ratio:g} × training {baseline:.3f}"
+    share = f"{what} {count}/{rows} = {count / rows:.3f}"
+    text = f"{share}, lower bound {lower:.3f} {sign} {ratio:g} × training {baseline:.3f}"
     return Verdict(name, lower > limit, text if lower > limit else f"{what} ok: {text}")
 
 

@@ -47,7 +47,7 @@ def _beyond(values: npt.NDArray[np.float64], low: float | None, high: float | No
 
 
 def tail_limits(
-    reference: pd.DataFrame, quantities: Mapping[str, Side], quantile: float, rules: PhysicsParams
+    reference: pd.DataFrame, quantities: Mapping[Any, Side], quantile: float, rules: PhysicsParams
 ) -> dict[str, dict[str, Any]]:
     """The reference's tail limits per quantity and the share of the reference beyond them.
 

@@ -142,8 +142,10 @@ def decide(
 
     pool = evidence.pooled(summary, past, policy.evidence_windows)
     verdicts = rules.evaluate(summary, policy, streak, pool)
-    met = [v.rule for v in verdicts if v.met and v.rule in policy.rules]
-    reasons = [v.reason if v.rule in policy.rules or not v.met else f"(not a trigger rule) {v.reason}" for v in verdicts]
+    met: list[str] = [v.rule for v in verdicts if v.met and v.rule in policy.rules]
+    reasons = [
+        v.reason if v.rule in policy.rules or not v.met else f"(not a trigger rule) {v.reason}" for v in verdicts
+    ]
     blocked: list[str] = []
     if windows_since_retrain is not None and windows_since_retrain <= policy.cooldown_windows:
         blocked.append("cooldown")
