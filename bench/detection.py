@@ -17,8 +17,9 @@ expected cost per 1,000 cycles on the scenario's days against the same days with
 simulator keeps every draw paired across scenarios, so the ratio is the scenario's effect), and
 whether retraining would pay: a challenger fitted on the reference plus the monitored days
 (``monitoring.retrain_policy``) and the champion are both scored, each at its own threshold, on
-``--days`` more days of the scenario that neither saw, and the promotion rule of params.yaml
-(:func:`predmaint.promotion.decide`) gives its verdict on those rows.
+``--days`` more days of the scenario that neither saw, and the promotion gate of params.yaml
+(:func:`predmaint.model.gate.compare` + :func:`~predmaint.model.gate.decide`: paired bootstrap of
+the cost difference, recall non-inferiority) gives its verdict on those rows.
 
 Run from the project root (needs the real CSV at ``data.csv_path`` or ``PREDMAINT_DATA_PATH``):
 ``nice .venv/bin/python bench/detection.py`` (``--days``, ``--rows``, ``--seed``). Prints markdown tables.
@@ -42,6 +43,7 @@ from predmaint.data.clean import clean_frame
 from predmaint.data.retrain import build_window
 from predmaint.data.simulate import scenario_names, simulate
 from predmaint.model import features, metrics
+from predmaint.model.gate import compare
 from predmaint.model.gate import decide as gate
 from predmaint.model.train import Fitted, fit
 from predmaint.monitoring import decide, summarise
@@ -68,9 +70,12 @@ def scored(fitted: Fitted, frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def cost(fitted: Fitted, frame: pd.DataFrame, params: Params) -> dict[str, Any]:
-    """Metrics of a model at its own threshold on labelled AI4I rows."""
+    """Metrics of a model at its own threshold on labelled AI4I rows (``flags``: its alarms)."""
     proba = fitted.pipeline.predict_proba(features.model_input(frame))[:, 1]
-    return metrics.metrics(frame[schema.TARGET], proba, fitted.threshold, params.costs)
+    return {
+        **metrics.metrics(frame[schema.TARGET], proba, fitted.threshold, params.costs),
+        "flags": proba >= fitted.threshold,
+    }
 
 
 def monitor_days(
@@ -132,7 +137,15 @@ def main() -> None:
             window = build_window(params, reference, stream.assign(**{schema.UDI: stream[schema.UDI]}))
             challenger = fit(params, window)
             on_unseen = {"challenger": cost(challenger, unseen, params), "champion": cost(fitted, unseen, params)}
-            promoted, _ = gate(params.promotion, on_unseen["challenger"], on_unseen["champion"])
+            comparison = compare(
+                unseen[schema.TARGET],
+                on_unseen["challenger"]["flags"],
+                on_unseen["champion"]["flags"],
+                params.costs,
+                params.promotion,
+                params.project.seed,
+            )
+            promoted, _ = gate(params.promotion, on_unseen["challenger"], comparison)
             verdict = (
                 f"{'PROMOTE' if promoted else 'refuse'}: {on_unseen['challenger']['expected_cost_per_1000']:,.0f} vs "
                 f"{on_unseen['champion']['expected_cost_per_1000']:,.0f}"
