@@ -144,7 +144,7 @@ def register(app: typer.Typer, get: Callable[[typer.Context], Params]) -> None:
         shown = ["origin", "threshold", *SHOWN, "brier", *MODES]
         table = result.per_origin.loc[:, [c for c in shown if c in result.per_origin]]
         typer.echo(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
-        typer.echo("mean: " + _fmt(result.aggregate, sorted(result.aggregate)))
+        typer.echo("mean: " + _fmt(result.aggregate, tuple(sorted(result.aggregate))))
         payload = {"per_origin": result.per_origin.to_dict(orient="records"), "aggregate": result.aggregate}
         write_report(params, "backtest", {**payload, "mlflow_run_id": run_id}, None)
 

@@ -120,5 +120,5 @@ def log_backtest(params: Params, result: BacktestResult, source: Path) -> str:
         for row in result.per_origin.to_dict(orient="records"):
             with mlflow.start_run(run_name=f"origin {row['origin']}", nested=True, tags={"kind": "backtest_origin"}):
                 mlflow.log_params({k: row[k] for k in ("origin", "fit_udi", "tuned_udi", "scored_udi")})
-                mlflow.log_metrics(evaluate.numeric_only({k: v for k, v in row.items() if k != "origin"}))
+                mlflow.log_metrics(evaluate.numeric_only({str(k): v for k, v in row.items() if k != "origin"}))
     return str(parent.info.run_id)

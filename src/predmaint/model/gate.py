@@ -91,6 +91,22 @@ def row_costs(y_true: npt.ArrayLike, flagged: npt.ArrayLike, costs: CostParams) 
     return np.where(y & ~f, costs.missed_failure, 0.0) + np.where(~y & f, costs.false_alarm, 0.0)
 
 
+def resample_sums(
+    columns: dict[str, npt.NDArray[np.float64]], samples: int, rng: np.random.Generator, chunk: int = 100
+) -> dict[str, npt.NDArray[np.float64]]:
+    """Per bootstrap resample of the rows (drawn with replacement, the same rows for every column), the column sums.
+
+    Resamples are drawn ``chunk`` at a time, so memory stays ``chunk`` × rows whatever ``samples`` is.
+    """
+    n = len(next(iter(columns.values())))
+    parts: dict[str, list[npt.NDArray[np.float64]]] = {k: [] for k in columns}
+    for start in range(0, samples, chunk):
+        idx = rng.integers(0, n, size=(min(chunk, samples - start), n))
+        for name, values in columns.items():
+            parts[name].append(values[idx].sum(axis=1))
+    return {k: np.concatenate(v) for k, v in parts.items()}
+
+
 def compare(
     y_true: npt.ArrayLike,
     challenger_flags: npt.ArrayLike,
@@ -113,12 +129,15 @@ def compare(
     flags = {"challenger": np.asarray(challenger_flags, bool), "champion": np.asarray(champion_flags, bool)}
     cost = {k: row_costs(y, f, costs) * PER_CYCLES for k, f in flags.items()}
     caught = {k: (f & y).astype(float) for k, f in flags.items()}
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, y.size, size=(rule.bootstrap_samples, y.size))
-    boot_cost = {k: v[idx].mean(axis=1) for k, v in cost.items()}
-    pos = y[idx].sum(axis=1)
+    sums = resample_sums(
+        {"y": y.astype(float), **{f"cost_{k}": v for k, v in cost.items()}, **caught},
+        rule.bootstrap_samples,
+        np.random.default_rng(seed),
+    )
+    boot_cost = {k: sums[f"cost_{k}"] / y.size for k in cost}
+    pos = sums["y"]
     with np.errstate(invalid="ignore", divide="ignore"):
-        boot_recall = {k: np.where(pos > 0, v[idx].sum(axis=1) / pos, np.nan) for k, v in caught.items()}
+        boot_recall = {k: np.where(pos > 0, sums[k] / pos, np.nan) for k in caught}
     alpha = 1.0 - rule.confidence
     saving = boot_cost["champion"] - boot_cost["challenger"]
     recall_diff = boot_recall["challenger"] - boot_recall["champion"]
