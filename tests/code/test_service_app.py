@@ -40,7 +40,7 @@ def test_settings_from_env_apply_overrides(sim_params: Params) -> None:
 
 @pytest.fixture
 def client(sim_params: Params) -> Iterator[TestClient]:
-    with TestClient(create_app(Settings.from_params(sim_params, environ={}))) as c:
+    with TestClient(create_app(Settings.from_params(sim_params, environ={})), base_url="http://127.0.0.1") as c:
         yield c
 
 

@@ -260,7 +260,7 @@ def test_service_process_imports_no_gx_evidently_or_prefect(project: Params, tmp
             "import sys, time",
             "from fastapi.testclient import TestClient",
             "from serving.app import create_app_from_env",
-            "with TestClient(create_app_from_env()) as c:",
+            "with TestClient(create_app_from_env(), base_url='http://127.0.0.1') as c:",
             "    while c.get('/ready').status_code != 200: time.sleep(0.2)",
             f"    assert c.post('/predict', json={GOOD!r}).status_code == 200",
             "print(sorted({m.split('.')[0] for m in sys.modules} & {'great_expectations', 'evidently', 'prefect'}))",
