@@ -8,6 +8,7 @@ injected into the running parts (a closed log connection, a replaced registry fi
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -169,7 +170,8 @@ def test_openapi_contract_fuzzed_without_server_errors_or_schema_violations(serv
     env = {"SCHEMATHESIS_HOOKS": "", "NO_COLOR": "1", "HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}
     out = subprocess.run(cmd, check=False, capture_output=True, text=True, cwd=tmp_path, env=env, timeout=600)
     assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-2000:]
-    print(out.stdout[-3000:])
+    counts = re.search(r"(\d+) generated, (\d+) passed", out.stdout)
+    assert counts is not None and int(counts[1]) == int(counts[2]) >= 100, out.stdout[-2000:]
 
 
 # --- faults injected into a running app (in-process) ---------------------------------------------
