@@ -78,8 +78,8 @@ class MlflowRegistry:
             raise
 
     def load(self, version: str) -> Any:
-        """Load one version through ``predmaint.registry.load_model``."""
-        from predmaint.registry import load_model
+        """Load one version through ``predmaint.model.registry.load_model``."""
+        from predmaint.model.registry import load_model
 
         loaded = load_model(self.params, version=version)
         return loaded if loaded.alias else replace(loaded, alias=self.alias)

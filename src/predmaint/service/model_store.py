@@ -39,7 +39,7 @@ class Registry(Protocol):
         """Return the version the alias points at now (LookupError if it points nowhere)."""
 
     def load(self, version: str) -> Any:
-        """Return the loaded model (``predmaint.registry.LoadedModel``) of ``version``."""
+        """Return the loaded model (``predmaint.model.registry.LoadedModel``) of ``version``."""
 
 
 @dataclass
