@@ -294,10 +294,25 @@ def read_window(path: Path, since: float | pd.Timestamp | str | None = None, lim
     return _shape(frame.iloc[::-1].reset_index(drop=True))
 
 
+def utc_from_seconds(seconds: pd.Series) -> pd.Series:
+    """UNIX seconds to UTC timestamps, NaT where missing.
+
+    Only the non-null values reach ``pd.to_datetime(..., unit="s")``: pandas 2.x rounds the
+    uninitialised memory behind NaN when a unit is given, which raises ``FloatingPointError`` at random
+    under ``np.errstate(all="raise")`` (pandas-dev/pandas#58419, fixed in 3.0).
+    """
+    values = seconds.astype(float)
+    out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns, UTC]")
+    known = values.notna()
+    if known.any():
+        out[known] = pd.to_datetime(values[known].to_numpy(), unit="s", utc=True)
+    return out
+
+
 def _shape(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.rename(columns={**schema.FROM_SNAKE_CASE, "probability": "prediction"})
-    out["timestamp"] = pd.to_datetime(out.pop("ts").astype(float), unit="s", utc=True)
-    out["feedback_timestamp"] = pd.to_datetime(out.pop("feedback_ts").astype(float), unit="s", utc=True)
+    out["timestamp"] = utc_from_seconds(out.pop("ts"))
+    out["feedback_timestamp"] = utc_from_seconds(out.pop("feedback_ts"))
     out["target"] = out["target"].astype(float)
     out["decision"] = out["decision"].astype(int)
     out["prediction"] = out["prediction"].astype(float)
