@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
 
 import pytest
 
@@ -12,9 +13,9 @@ from flows.common import SERVICE_URLS_ENV, notify_service, service_urls
 
 
 class _Recorder(BaseHTTPRequestHandler):
-    calls: list[tuple[str, str]] = []
+    calls: ClassVar[list[tuple[str, str]]] = []
 
-    def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+    def do_POST(self) -> None:
         self.calls.append((self.path, self.headers.get("Authorization", "")))
         self.send_response(200)
         self.end_headers()
