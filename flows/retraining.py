@@ -24,9 +24,9 @@ if TYPE_CHECKING:
 def build_window(params: Params, reason: str) -> RetrainWindow:
     """Reference + labelled production rows as a new DVC-tracked data version."""
     from predmaint.retrain import prepare
-    from predmaint.service.predlog import read_window
+    from predmaint.service.predlog import location, read_window
 
-    log_frame = read_window(params.path(params.paths.prediction_log))
+    log_frame = read_window(location(params))
     return prepare(params, log_frame, reason)
 
 

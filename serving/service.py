@@ -18,6 +18,7 @@ from predmaint import schema
 from predmaint.service.batcher import MicroBatcher
 from predmaint.service.model_store import MlflowRegistry, ModelStore, Registry, ServedModel
 from predmaint.service.predlog import PredictionLog
+from predmaint.service.predlog_db import display
 from predmaint.service.scoring import Scorer
 from serving.api.validation import BodyParser
 from serving.metrics import Metrics
@@ -116,7 +117,7 @@ class Service:
         self.store.start()
         log.info(
             "service started: prediction log %s, polling %s@%s every %ss",
-            self.settings.prediction_log,
+            display(self.settings.prediction_log),
             self.settings.params.mlflow.registered_model,
             self.settings.params.mlflow.champion_alias,
             self.settings.serving.reload_poll_s,
