@@ -20,6 +20,7 @@ from predmaint.service.health import file_identity, log_problem
 from predmaint.service.mlflow_registry import MlflowRegistry
 from predmaint.service.model_store import ModelStore, Registry, ServedModel
 from predmaint.service.predlog import PredictionLog
+from predmaint.service.predlog_db import display
 from predmaint.service.scoring import Scorer
 from serving.api.validation import BodyParser
 from serving.metrics import Metrics
@@ -124,7 +125,7 @@ class Service:
         self.store.start()
         log.info(
             "service started: prediction log %s, polling %s@%s every %ss",
-            self.settings.prediction_log,
+            display(self.settings.prediction_log),
             self.settings.params.mlflow.registered_model,
             self.settings.params.mlflow.champion_alias,
             self.settings.serving.reload_poll_s,

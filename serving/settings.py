@@ -80,9 +80,11 @@ class Settings(BaseModel):
         return self.params.serving
 
     @property
-    def prediction_log(self) -> Path:
-        """Absolute path of the prediction log."""
-        return self.params.path(self.params.paths.prediction_log)
+    def prediction_log(self) -> Path | str:
+        """The prediction log: the SQLite file's absolute path, or the PostgreSQL URL."""
+        from predmaint.service.predlog import location
+
+        return location(self.params)
 
     @property
     def deployment_log(self) -> Path:

@@ -14,6 +14,7 @@ import time
 import uuid
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -112,6 +113,38 @@ def test_a_bad_batch_in_a_group_fails_alone(log: PredictionLog) -> None:
 def test_missing_log_reads_as_empty(tmp_path: Path) -> None:
     frame = predlog.read_window(tmp_path / "none.db")
     assert frame.empty and "prediction" in frame.columns and "target" in frame.columns
+
+
+def test_timestamps_never_hand_nan_to_to_datetime_with_a_unit(
+    log: PredictionLog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pandas 2.x rounds garbage behind NaN with ``unit=`` (pandas#58419): only known values may go in."""
+    real = pd.to_datetime
+    units: list[str] = []
+
+    def checked(arg: object, *args: object, **kwargs: object) -> object:
+        if kwargs.get("unit") is not None:
+            units.append(str(kwargs["unit"]))
+            assert not pd.isna(np.asarray(arg, dtype=float)).any(), "NaN handed to to_datetime with a unit"
+        return real(arg, *args, **kwargs)
+
+    monkeypatch.setattr(pd, "to_datetime", checked)
+    log.append([_row(f"r{i}", 100.0 + i) for i in range(50)]).result()
+    log.add_feedback([Feedback("r3", 1, "TWF")]).result()
+    frame = predlog.read_window(log.path)
+    assert units, "the log's seconds go through to_datetime with a unit"
+    assert frame["feedback_timestamp"].isna().sum() == 49
+    assert frame.loc[3, "feedback_timestamp"].tz is not None and pd.notna(frame.loc[3, "feedback_timestamp"])
+    assert predlog.utc_from_seconds(pd.Series([np.nan, None], dtype=object)).isna().all()
+
+
+def test_many_reads_of_a_log_with_unlabelled_rows_under_strict_float_errors(log: PredictionLog) -> None:
+    log.append([_row(f"u{i}", 1000.0 + i) for i in range(500)]).result()
+    log.add_feedback([Feedback(f"u{i}", i % 2) for i in range(0, 500, 7)]).result()
+    with np.errstate(all="raise"):
+        for _ in range(300):
+            frame = predlog.read_window(log.path)
+            assert len(frame) == 500 and frame["feedback_timestamp"].notna().sum() == 72
 
 
 def test_feedback_is_idempotent_all_or_nothing_and_correctable(log: PredictionLog) -> None:

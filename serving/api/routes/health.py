@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
+from predmaint.service.predlog_db import display
 from serving.api.deps import ServiceDep
 from serving.schemas import Health, Ready
 
@@ -61,7 +62,7 @@ async def ready(service: ServiceDep) -> JSONResponse:
             "error": status.error,
         },
         load_error=store.load_error,
-        prediction_log={"path": str(service.settings.prediction_log), "write_errors": service.predlog.errors},
+        prediction_log={"path": display(service.settings.prediction_log), "write_errors": service.predlog.errors},
     )
     service.metrics.registry_up.set(1.0 if status.reachable else 0.0)
     return JSONResponse(body.model_dump(mode="json"), status_code=200 if ok else 503)

@@ -13,15 +13,19 @@ import time
 from pathlib import Path
 from typing import Any
 
+from predmaint.service import predlog_db as db
 from predmaint.service.predlog import PredictionLog
+from predmaint.service.predlog_db import Location
 
 PROBE_TIMEOUT_S = 1.0
 
 
-def file_identity(path: Path) -> tuple[int, int] | None:
-    """``(device, inode)`` of a file, None if it does not exist."""
+def file_identity(path: Location) -> tuple[int, int] | None:
+    """``(device, inode)`` of a file, None if it does not exist or the log is a database URL."""
+    if db.is_postgres(path):
+        return None
     try:
-        st = path.stat()
+        st = Path(path).stat()
     except FileNotFoundError:
         return None
     return st.st_dev, st.st_ino
@@ -30,8 +34,12 @@ def file_identity(path: Path) -> tuple[int, int] | None:
 def heartbeat(conn: Any) -> None:
     """Commit one row into the log's heartbeat table (run on the writer thread)."""
     with conn:
-        conn.execute("CREATE TABLE IF NOT EXISTS heartbeat (pid INTEGER PRIMARY KEY, ts REAL NOT NULL)")
-        conn.execute("INSERT OR REPLACE INTO heartbeat VALUES (?, ?)", (os.getpid(), time.time()))
+        db.execute(conn, "CREATE TABLE IF NOT EXISTS heartbeat (pid INTEGER PRIMARY KEY, ts DOUBLE PRECISION NOT NULL)")
+        db.execute(
+            conn,
+            "INSERT INTO heartbeat VALUES (?, ?) ON CONFLICT (pid) DO UPDATE SET ts = excluded.ts",
+            (os.getpid(), time.time()),
+        )
 
 
 async def log_problem(
@@ -44,8 +52,8 @@ async def log_problem(
         opened: :func:`file_identity` of the log when the writer opened it.
         timeout_s: How long the probe may wait for the writer.
     """
-    path = predlog.path
-    if opened is not None and file_identity(path) != opened:
+    path = db.display(predlog.path)
+    if opened is not None and file_identity(predlog.path) != opened:
         return f"prediction log {path} was removed or replaced since the service opened it"
     try:
         # shield: a timed-out probe must not cancel the writer's future (it completes it later)

@@ -118,9 +118,16 @@ class ModelStore:
             self._thread = None
 
     def _poll(self) -> None:
+        waiting_for = ""
         while not self._stop.is_set():
             try:
                 self.reload(trigger="poll")
+                waiting_for = ""
+            except LookupError as exc:
+                # no champion yet (before the first training run): normal, said once, not an error
+                if str(exc) != waiting_for:
+                    log.info("%s yet; still serving %s, polling every %s s", exc, self._served_version(), self.poll_s)
+                waiting_for = str(exc)
             except Exception as exc:
                 log.error("model poll failed, still serving %s: %s", self._served_version(), exc)
             self._wake.wait(self.poll_s)
