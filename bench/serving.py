@@ -185,6 +185,7 @@ def main(argv: list[str] | None = None) -> int:
         script.write_text(LUA.format(body=json.dumps(body)))
     auth: dict[str, str] = {}
     if args.tokens:
+        sys.path.insert(0, str(REPO))  # this script's own name shadows the serving package
         from serving.tokens import new_token
 
         token, entry = new_token("bench")

@@ -19,8 +19,8 @@ import pandas as pd
 import pytest
 
 from predmaint import schema
-from predmaint.service import predlog
-from predmaint.service.predlog import Feedback, PredictionLog, UnknownRequestIdsError
+from predmaint.service import labels, predlog, predlog_db
+from predmaint.service.predlog import Feedback, LabelConflictError, PredictionLog, UnknownRequestIdsError
 
 
 def _row(rid: str, ts: float, version: str = "1") -> tuple:
@@ -157,9 +157,39 @@ def test_feedback_is_idempotent_all_or_nothing_and_correctable(log: PredictionLo
         log.add_feedback([Feedback("b", 0), Feedback("x", 1), Feedback("y", 0)]).result()
     assert err.value.ids == ["x", "y"]
     assert math.isnan(predlog.read_window(log.path).set_index("request_id").loc["b", "target"])
-    fixed = log.add_feedback([Feedback("a", 0)]).result()
+    with pytest.raises(LabelConflictError) as conflict:  # a different label must say it is a correction
+        log.add_feedback([Feedback("a", 0, source="token:plant-b")]).result()
+    assert conflict.value.ids == ["a"]
+    fixed = log.add_feedback([Feedback("a", 0, source="token:plant-b", correction=True)]).result()
     assert fixed.updated == ["a"]
-    assert predlog.read_window(log.path).set_index("request_id").loc["a", "target"] == 0
+    row = predlog.read_window(log.path).set_index("request_id").loc["a"]
+    assert row["target"] == 0 and row["label_source"] == "token:plant-b"
+
+
+def test_every_earlier_label_is_kept_in_the_history(log: PredictionLog) -> None:
+    log.append([_row("a", 1.0)]).result()
+    log.add_feedback([Feedback("a", 1, "PWF", source="token:one")]).result()
+    log.add_feedback([Feedback("a", 0, source="token:two", correction=True)]).result()
+    log.add_feedback([Feedback("a", 1, "TWF", source="token:three", correction=True)]).result()
+    earlier = log.submit(lambda conn: labels.history(conn, "a")).result()
+    assert [(t, m, s, by) for t, m, s, _, _, by in earlier] == [
+        (1, "PWF", "token:one", "token:two"),
+        (0, None, "token:two", "token:three"),
+    ]
+
+
+def test_an_old_log_gains_the_label_columns(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path)
+    conn.executescript(predlog_db.schema_sql(predlog.INPUT_COLUMNS, postgres=False))
+    conn.close()
+    log = PredictionLog(path).start()
+    try:
+        log.append([_row("a", 1.0)]).result()
+        log.add_feedback([Feedback("a", 1, source="open:127.0.0.1")]).result()
+    finally:
+        log.close()
+    assert predlog.read_window(path)["label_source"].tolist() == ["open:127.0.0.1"]
 
 
 def test_concurrent_writers_share_the_file(tmp_path: Path) -> None:

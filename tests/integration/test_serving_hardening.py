@@ -122,6 +122,25 @@ def test_conflicting_labels_in_one_request_are_a_422(client: httpx.Client) -> No
     assert client.post("/feedback", json=[{"request_id": rid, "failure": 1}] * 2).status_code == 200
 
 
+def test_a_different_later_label_needs_correction_and_keeps_the_history(client: httpx.Client, project: Params) -> None:
+    from predmaint.service import labels, predlog
+
+    rid = client.post("/predict", json=GOOD).json()["request_id"]
+    assert client.post("/feedback", json={"request_id": rid, "failure": 1}).json()["recorded"] == 1
+    r = client.post("/feedback", json={"request_id": rid, "failure": 0})
+    assert r.status_code == 409 and "correction" in r.json()["detail"]
+    r = client.post("/feedback", json={"request_id": rid, "failure": 0, "correction": True})
+    assert r.status_code == 200 and r.json()["updated_ids"] == [rid]
+    path = predlog.location(project)
+    row = predlog.read_window(path).set_index("request_id").loc[rid]
+    assert row["target"] == 0 and row["label_source"] == "open:127.0.0.1"
+    conn = predlog.connect(path, readonly=True)
+    try:
+        assert [h[:3] for h in labels.history(conn, rid)] == [(1, None, "open:127.0.0.1")]
+    finally:
+        conn.close()
+
+
 def test_overload_is_shed_at_once_with_retry_after_and_counted(client: httpx.Client, project: Params) -> None:
     """max_queue = 1: while one request waits (its log commit blocked by a lock), the next is a 503."""
     lock = sqlite3.connect(project.path(project.paths.prediction_log), timeout=30)

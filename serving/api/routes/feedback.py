@@ -6,7 +6,7 @@ import asyncio
 
 from fastapi import APIRouter, HTTPException, Request
 
-from predmaint.service.predlog import Feedback, UnknownRequestIdsError
+from predmaint.service.labels import Feedback, LabelConflictError, UnknownRequestIdsError
 from serving.api.validation import BodyValidationError, limit_errors, read_body
 from serving.examples import EXAMPLE_FEEDBACK
 from serving.schemas import FeedbackItem, FeedbackResponse, Message, ValidationErrorResponse
@@ -66,16 +66,25 @@ _ITEM = FeedbackItem.model_json_schema()
 async def feedback(request: Request) -> FeedbackResponse:
     """Join labels to predictions by ``request_id``. All-or-nothing: if any id is unknown, nothing is
     stored and the 404 names the unknown ids. Repeating the same feedback is a no-op; a different
-    label for an already-labelled id is a correction (``updated``)."""
+    label for an already-labelled id is refused (409) unless the item says ``"correction": true``;
+    then it replaces the label (``updated``) and the earlier one is kept in the label history. Each
+    label records its provenance (the feedback token's name, or the client address)."""
     service: Service = request.app.state.service
     body = await read_body(request.scope, request.receive, service.settings.serving.max_body_bytes)
     items, _ = service.feedback.parse(body)
     _refuse_conflicts(items, service.settings.serving.max_errors)
-    batch = [Feedback(i.request_id, int(i.failure), i.failure_mode) for i in items]
+    source = request.scope.get("state", {}).get("identity")
+    batch = [Feedback(i.request_id, i.failure, i.failure_mode, source, i.correction) for i in items]
     try:
         result = await asyncio.wrap_future(service.predlog.add_feedback(batch))
     except UnknownRequestIdsError as exc:
-        raise HTTPException(404, f"unknown request_id(s), nothing recorded: {', '.join(exc.ids)}") from None
+        raise HTTPException(404, f"unknown request_id(s), nothing recorded: {', '.join(exc.ids[:20])}") from None
+    except LabelConflictError as exc:
+        raise HTTPException(
+            409,
+            f"a different label is already recorded for {', '.join(exc.ids[:20])}; send the item with "
+            '"correction": true to replace it (the earlier label is kept in the history); nothing recorded',
+        ) from None
     return FeedbackResponse(
         recorded=len(result.recorded),
         unchanged=len(result.unchanged),

@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -29,10 +29,31 @@ import pandas as pd
 
 from predmaint import schema
 from predmaint.service import predlog_db as db
+from predmaint.service.labels import (  # labels: provenance, corrections, history (issue 18)
+    Feedback,
+    FeedbackResult,
+    LabelConflictError,
+    UnknownRequestIdsError,
+    apply_feedback,
+    ensure_schema,
+)
 from predmaint.service.predlog_db import Location
 
 if TYPE_CHECKING:
     from predmaint.config import Params
+
+__all__ = [  # the label types live in predmaint.service.labels; re-exported for the log's callers
+    "Feedback",
+    "FeedbackResult",
+    "LabelConflictError",
+    "PredictionLog",
+    "UnknownRequestIdsError",
+    "connect",
+    "counts",
+    "location",
+    "new_request_id",
+    "read_window",
+]
 
 INPUT_COLUMNS: tuple[str, ...] = tuple(schema.SNAKE_CASE[c] for c in schema.FEATURE_COLUMNS)
 PREDICTION_COLUMNS: tuple[str, ...] = (
@@ -62,68 +83,12 @@ def new_request_id() -> str:
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
-class UnknownRequestIdsError(KeyError):
-    """Feedback names request ids that were never predicted; ``ids`` lists them."""
-
-    def __init__(self, ids: Sequence[str]) -> None:
-        super().__init__(f"unknown request_id(s): {', '.join(ids)}")
-        self.ids = list(ids)
-
-
-@dataclass(frozen=True)
-class Feedback:
-    """The ground truth for one prediction."""
-
-    request_id: str
-    target: int
-    failure_mode: str | None = None
-
-
-@dataclass
-class FeedbackResult:
-    """What a feedback call changed: ids newly labelled, already so labelled, relabelled."""
-
-    recorded: list[str] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
-    updated: list[str] = field(default_factory=list)
-
-
 def connect(location: Location, *, readonly: bool = False) -> Any:
     """Open the log (creating the tables unless ``readonly``): an SQLite file or a PostgreSQL URL."""
-    return db.connect(location, INPUT_COLUMNS, readonly=readonly)
-
-
-def _apply_feedback(conn: Any, items: Sequence[Feedback]) -> FeedbackResult:
-    ids = list(dict.fromkeys(i.request_id for i in items))
-    marks = ",".join("?" * len(ids))
-    result = FeedbackResult()
-    now = time.time()
-    with conn:  # one transaction: the check, the reads and the writes (all or nothing)
-        known = {
-            r[0] for r in db.execute(conn, f"SELECT request_id FROM predictions WHERE request_id IN ({marks})", ids)
-        }
-        missing = [i for i in ids if i not in known]
-        if missing:
-            raise UnknownRequestIdsError(missing)
-        current = {
-            r[0]: (r[1], r[2])
-            for r in db.execute(
-                conn, f"SELECT request_id, target, failure_mode FROM feedback WHERE request_id IN ({marks})", ids
-            )
-        }
-        for item in {i.request_id: i for i in items}.values():
-            before = current.get(item.request_id)
-            if before == (item.target, item.failure_mode):
-                result.unchanged.append(item.request_id)
-                continue
-            db.execute(
-                conn,
-                "INSERT INTO feedback VALUES (?, ?, ?, ?) ON CONFLICT (request_id) DO UPDATE SET "
-                "target = excluded.target, failure_mode = excluded.failure_mode, ts = excluded.ts",
-                (item.request_id, item.target, item.failure_mode, now),
-            )
-            (result.recorded if before is None else result.updated).append(item.request_id)
-    return result
+    conn = db.connect(location, INPUT_COLUMNS, readonly=readonly)
+    if not readonly:
+        ensure_schema(conn)
+    return conn
 
 
 @dataclass
@@ -191,6 +156,8 @@ class PredictionLog:
 
     def _do(self, job: _Job, conn: Any) -> None:
         assert job.work is not None
+        if not job.future.set_running_or_notify_cancel():  # its caller gave up (a client went away)
+            return
         try:
             job.future.set_result(job.work(conn))
         except Exception as exc:
@@ -231,9 +198,10 @@ class PredictionLog:
         return self._put(_Job(Future(), rows=rows))
 
     def add_feedback(self, items: Iterable[Feedback]) -> Future[FeedbackResult]:
-        """Record ground truth, all or nothing: an unknown id raises :class:`UnknownRequestIdsError`."""
+        """Record ground truth, all or nothing: an unknown id raises :class:`UnknownRequestIdsError`, a
+        different label for a labelled id without ``correction`` :class:`LabelConflictError`."""
         batch = list(items)
-        return self.submit(lambda conn: _apply_feedback(conn, batch))
+        return self.submit(lambda conn: apply_feedback(conn, batch))
 
     def close(self, timeout: float = 10.0) -> None:
         """Finish queued writes and stop the writer thread."""
@@ -269,7 +237,8 @@ def read_window(
         stamp = pd.Timestamp(since)
         since = (stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp).timestamp()
     sql = (
-        "SELECT p.*, f.target AS target, f.failure_mode AS failure_mode, f.ts AS feedback_ts "
+        "SELECT p.*, f.target AS target, f.failure_mode AS failure_mode, f.ts AS feedback_ts, "
+        "f.source AS label_source "
         "FROM predictions p LEFT JOIN feedback f USING (request_id)"
     )
     args: list[Any] = []
@@ -287,7 +256,7 @@ def read_window(
         finally:
             conn.close()
     else:
-        frame = pd.DataFrame(columns=[*PREDICTION_COLUMNS, "target", "failure_mode", "feedback_ts"])
+        frame = pd.DataFrame(columns=[*PREDICTION_COLUMNS, "target", "failure_mode", "feedback_ts", "label_source"])
     return _shape(frame.iloc[::-1].reset_index(drop=True))
 
 
