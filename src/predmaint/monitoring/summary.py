@@ -21,6 +21,7 @@ from predmaint.config import Params
 from predmaint.monitoring import performance as perf
 from predmaint.monitoring import report as rep
 from predmaint.monitoring import window as w
+from predmaint.quality.contract import load_contract, sensor_health
 
 if TYPE_CHECKING:
     from evidently.core.report import Snapshot
@@ -36,7 +37,9 @@ class MonitoringSummary:
     ``production``/``training``/``ratio`` hold ``error_rate``, ``recall``, ``precision``, ``f1`` and
     ``expected_cost_per_1000`` (ratio = production ÷ training); ``production`` also holds the counts
     (``labelled``, ``positives``, ``tp``, ``fp``, ``fn``, ``errors``). ``columns`` maps each feature
-    to its drift ``score``, ``method``, ``threshold`` and ``drifted`` flag.
+    to its drift ``score``, ``method``, ``threshold`` and ``drifted`` flag. ``sensor_health`` maps
+    each sensor that looks frozen or flat-lined in the served window to the reason (the contract's
+    sensor-health limits, as the data gate applies them).
     """
 
     window_id: str
@@ -62,6 +65,7 @@ class MonitoringSummary:
     evidently_classification: dict[str, float] = field(default_factory=dict)
     files: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    sensor_health: dict[str, str] = field(default_factory=dict)
 
     @property
     def drifted(self) -> list[str]:
@@ -138,6 +142,8 @@ def summarise(
     elif w.PREDICTION not in window.columns:
         notes.append("no 'prediction' column: performance not measured")
     start, end = w.time_span(window)
+    stuck = sensor_health(window, load_contract(params))
+    notes += [f"sensor health: {column}: {problem}" for column, problem in stuck.items()]
     summary = MonitoringSummary(
         window_id=window_id,
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
@@ -161,6 +167,7 @@ def summarise(
         alarm_rate=None if alarm is None else float(alarm.mean()),
         evidently_classification=rep.classification_metrics(perf_snap),
         notes=notes,
+        sensor_health=stuck,
     )
     return summary, drift_snap, perf_snap
 
