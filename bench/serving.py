@@ -143,7 +143,17 @@ def wrk(url: str, script: Path, connections: int, seconds: float) -> dict[str, A
     sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     errors = (int(non2xx.group(1)) if non2xx else 0) + (sum(int(g) for g in sock.groups()) if sock else 0)
     total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
-    return {"rps": rps, "p50_ms": ms("50"), "p99_ms": ms("99"), "errors": errors, "requests": total}
+    peak = re.search(r"^\s*Latency\s+\S+\s+\S+\s+([\d.]+)(us|ms|s)", out, re.M)
+    max_ms = float(peak.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[peak.group(2)] if peak else None
+    return {
+        "rps": rps,
+        "p50_ms": ms("50"),
+        "p99_ms": ms("99"),
+        "max_ms": max_ms,
+        "errors": errors,
+        "non2xx": int(non2xx.group(1)) if non2xx else 0,
+        "requests": total,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
