@@ -131,9 +131,12 @@ class BodyParser:
             BodyValidationError: Anything is wrong; every problem is listed.
         """
         single = not _is_batch(body)
+        objects = 1 if single else max(1, body.count(b"{"))
+        if objects > self.max_batch:  # counted, not parsed: items never hold braces in their strings
+            msg = f"batch of {objects} {self.what}s exceeds the limit of {self.max_batch}"
+            raise BodyValidationError([{"loc": ["body"], "field": None, "msg": msg, "type": "too_long"}])
         members = _members(body)
-        objects = 1 if single else max(1, min(body.count(b"{"), self.max_batch))
-        if members > len(self.item.model_fields) * objects:
+        if members > len(self.item.model_fields) * objects + self.max_errors:  # a few extra: named one by one
             raise BodyValidationError([self._too_many_fields(body, members, objects)])
         try:
             if single:

@@ -70,7 +70,7 @@ def test_no_champion_yet_is_said_once_not_logged_as_an_error_every_poll(
 ) -> None:
     fast = sim_params.model_copy(update={"serving": sim_params.serving.model_copy(update={"reload_poll_s": 0.05})})
     caplog.set_level("INFO", logger="predmaint.service.model_store")
-    with TestClient(create_app(Settings.from_params(fast, environ={}))) as c:
+    with TestClient(create_app(Settings.from_params(fast, environ={})), base_url="http://127.0.0.1") as c:
         deadline = time.monotonic() + 120
         checks: set[str] = set()
         while len(checks) < 3:  # several polls of the registry, each finding no champion

@@ -142,7 +142,11 @@ def test_nan_and_inf_are_refused(client: httpx.Client, raw: bytes) -> None:
 def test_malformed_and_oversized_bodies(client: httpx.Client, project: Params) -> None:
     broken = client.post("/predict", content=b'{"type": "L",', headers={"content-type": "application/json"})
     assert broken.status_code == 422 and "not valid JSON" in broken.json()["detail"][0]["msg"]
-    huge = client.post("/predict", content=b"[" + b" " * (project.serving.max_body_bytes + 1) + b"]")
+    huge = client.post(
+        "/predict",
+        content=b"[" + b" " * (project.serving.max_body_bytes + 1) + b"]",
+        headers={"content-type": "application/json"},
+    )
     assert huge.status_code == 413 and "max_body_bytes" in huge.json()["detail"]
     chunks = iter([b"[", b" " * project.serving.max_body_bytes, b"]"])  # no content-length: streamed
     streamed = client.post("/predict", content=chunks, headers={"content-type": "application/json"})
