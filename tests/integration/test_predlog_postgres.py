@@ -52,7 +52,7 @@ def test_same_tables_and_answers_as_sqlite(url: str, tmp_path: Path) -> None:
             assert again.unchanged == ["a"] and not again.recorded, "feedback is idempotent"
             with pytest.raises(UnknownRequestIdsError):
                 log.add_feedback([Feedback("b", 0), Feedback("nope", 1)]).result()
-            assert log.add_feedback([Feedback("a", 0)]).result().updated == ["a"]
+            assert log.add_feedback([Feedback("a", 0, correction=True)]).result().updated == ["a"]
         finally:
             log.close()
         frames.append(predlog.read_window(where).drop(columns=["feedback_timestamp"]))
