@@ -10,8 +10,10 @@ Only labels whose provenance is recorded (``label_source``: the feedback token's
 address) are used; the window's manifest row counts the labelled rows per source and the labels
 left out for having none (labels recorded before provenance existed).
 
-For a fair promotion gate the newest ``promotion.recent_window_rows`` labelled rows are held out
-of the challenger's training window and passed to the gate instead: neither model has seen them.
+For an unbiased promotion gate the newest ``promotion.recent_window_rows`` labelled rows (at most
+half of them) are held out of the challenger's training window — so it neither fits nor tunes its
+threshold or calibration on them — and written as their own data version (``gate_<stamp>.csv``,
+stage ``gate_window`` in the manifest), which the gate judges both models on and records.
 """
 
 from __future__ import annotations
@@ -40,6 +42,13 @@ class RetrainWindow:
     production_rows: int
     gate_window: pd.DataFrame | None
     dvc_tracked: bool
+    gate_version: DataVersion | None = None
+
+    @property
+    def gate_source(self) -> str | None:
+        """The gate rows' data version and file, for the decision record."""
+        v = self.gate_version
+        return None if v is None else f"data version {v.version_id} ({v.path})"
 
 
 def trusted_labels(log_frame: pd.DataFrame) -> pd.DataFrame:
@@ -124,4 +133,16 @@ def prepare(params: Params, log_frame: pd.DataFrame, reason: str) -> RetrainWind
             "reason": reason,
         },
     )
-    return RetrainWindow(path, version, len(window), len(train_part), gate_window, dvc_add(params.root, path))
+    gate_version = None
+    if gate_window is not None:
+        gate_path = tables.write_table(gate_window, path.with_name(f"gate_{stamp}.csv"))
+        gate_version = manifest.record(
+            gate_path,
+            stage="gate_window",
+            rows=len(gate_window),
+            parents=(),
+            details={"held_out_of": version.version_id, "reason": reason},
+        )
+        dvc_add(params.root, gate_path)
+    tracked = dvc_add(params.root, path)
+    return RetrainWindow(path, version, len(window), len(train_part), gate_window, tracked, gate_version)

@@ -20,6 +20,7 @@ import pandas as pd
 from predmaint.config import Params
 from predmaint.monitoring import performance as perf
 from predmaint.monitoring import report as rep
+from predmaint.monitoring import tails
 from predmaint.monitoring import window as w
 from predmaint.quality.contract import load_contract, sensor_health
 
@@ -37,9 +38,12 @@ class MonitoringSummary:
     ``production``/``training``/``ratio`` hold ``error_rate``, ``recall``, ``precision``, ``f1`` and
     ``expected_cost_per_1000`` (ratio = production ÷ training); ``production`` also holds the counts
     (``labelled``, ``positives``, ``tp``, ``fp``, ``fn``, ``errors``). ``columns`` maps each feature
-    to its drift ``score``, ``method``, ``threshold`` and ``drifted`` flag. ``sensor_health`` maps
-    each sensor that looks frozen or flat-lined in the served window to the reason (the contract's
-    sensor-health limits, as the data gate applies them).
+    to its drift ``score``, ``method``, ``threshold`` and ``drifted`` flag; ``tails`` each watched
+    physics quantity's limits and count beyond them (:mod:`predmaint.monitoring.tails`);
+    ``costs`` the unit costs the expected cost used; ``reference`` what the reference data was
+    (path, md5, manifest version, whose training window). ``sensor_health`` maps each sensor that
+    looks frozen or flat-lined in the served window to the reason (the contract's sensor-health
+    limits, as the data gate applies them).
     """
 
     window_id: str
@@ -62,10 +66,20 @@ class MonitoringSummary:
     model_versions: list[str] = field(default_factory=list)
     mean_prediction: float | None = None
     alarm_rate: float | None = None
+    alarms: int | None = None
+    tails: dict[str, dict[str, Any]] = field(default_factory=dict)
+    costs: dict[str, float] = field(default_factory=dict)
+    reference: dict[str, Any] = field(default_factory=dict)
     evidently_classification: dict[str, float] = field(default_factory=dict)
     files: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     sensor_health: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def failure_rate(self) -> float | None:
+        """Share of the labelled rows that failed (None without labels)."""
+        positives = self.production.get("positives")
+        return None if not self.labelled_rows or positives is None else positives / self.labelled_rows
 
     @property
     def drifted(self) -> list[str]:
@@ -95,6 +109,7 @@ def summarise(
     *,
     window_id: str,
     threshold: float | None = None,
+    reference_info: dict[str, Any] | None = None,
 ) -> tuple[MonitoringSummary, Snapshot, Snapshot | None]:
     """Measure a window against the reference and the training baseline (no files written).
 
@@ -106,6 +121,7 @@ def summarise(
             ``error_rate`` (see :func:`~predmaint.monitoring.performance.baseline_from_metrics`).
         window_id: A file-name-safe id of the window.
         threshold: The alarm threshold, if the window has no ``decision``/``threshold`` columns.
+        reference_info: What the reference is (path, md5, version), recorded in the summary.
 
     Returns:
         The summary, the drift snapshot and the classification snapshot (or None).
@@ -120,7 +136,7 @@ def summarise(
     w.check_frame(reference, "reference")
     training = perf.baseline_from_metrics(baseline)
     settings = rep.DriftSettings.from_params(params)
-    notes: list[str] = []
+    notes: list[str] = [f"reference: {reference_info['note']}"] if reference_info and reference_info.get("note") else []
     cur = w.sample_rows(window, settings.max_rows, settings.seed)
     ref = w.sample_rows(reference, settings.max_rows, settings.seed)
     if len(cur) < len(window) or len(ref) < len(reference):
@@ -144,6 +160,8 @@ def summarise(
     start, end = w.time_span(window)
     stuck = sensor_health(window, load_contract(params))
     notes += [f"sensor health: {column}: {problem}" for column, problem in stuck.items()]
+    m = params.monitoring
+    limits = tails.tail_limits(reference, m.tail_quantities, m.tail_quantile, params.physics)
     summary = MonitoringSummary(
         window_id=window_id,
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
@@ -165,6 +183,10 @@ def summarise(
         model_versions=w.model_versions(window),
         mean_prediction=float(window[w.PREDICTION].mean()) if w.PREDICTION in window.columns else None,
         alarm_rate=None if alarm is None else float(alarm.mean()),
+        alarms=None if alarm is None else int(alarm.sum()),
+        tails=tails.tail_counts(window, limits, params.physics),
+        costs={"missed_failure": params.costs.missed_failure, "false_alarm": params.costs.false_alarm},
+        reference=dict(reference_info or {}),
         evidently_classification=rep.classification_metrics(perf_snap),
         notes=notes,
         sensor_health=stuck,
@@ -180,6 +202,7 @@ def monitor_window(
     *,
     window_id: str | None = None,
     threshold: float | None = None,
+    reference_info: dict[str, Any] | None = None,
 ) -> MonitoringSummary:
     """:func:`summarise` a window and save its reports under ``paths.monitoring_dir/<window_id>/``.
 
@@ -187,7 +210,9 @@ def monitor_window(
         The summary, with ``files`` naming the HTML/JSON reports and ``summary.json``.
     """
     wid = window_id or default_window_id()
-    summary, drift_snap, perf_snap = summarise(params, reference, window, baseline, window_id=wid, threshold=threshold)
+    summary, drift_snap, perf_snap = summarise(
+        params, reference, window, baseline, window_id=wid, threshold=threshold, reference_info=reference_info
+    )
     folder = params.path(params.paths.monitoring_dir) / wid
     folder.mkdir(parents=True, exist_ok=True)
     for name, snap in (("drift", drift_snap), ("performance", perf_snap)):
