@@ -17,7 +17,7 @@ from predmaint.service import predlog_db as db
 from predmaint.service.predlog import PredictionLog
 from predmaint.service.predlog_db import Location
 
-PROBE_TIMEOUT_S = 1.0
+PROBE_TIMEOUT_S = 3.0
 
 
 def file_identity(path: Location) -> tuple[int, int] | None:
