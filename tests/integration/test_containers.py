@@ -143,7 +143,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         "PUBLISH_API_PORT": str(ports["api"]),
         "PUBLISH_API_2_PORT": str(ports["api-2"]),
         "PREFECT_UI_API_URL": f"http://127.0.0.1:{ports['prefect']}/api",
-        **{k: secrets.token_hex(16) for k in ("POSTGRES_PASSWORD", "MLFLOW_DB_PASSWORD", "PREFECT_DB_PASSWORD")},
+        **{
+            k: secrets.token_hex(16)
+            for k in ("POSTGRES_PASSWORD", "MLFLOW_DB_PASSWORD", "PREFECT_DB_PASSWORD", "PREDICTIONS_DB_PASSWORD")
+        },
         "PREDMAINT_ADMIN_TOKEN": secrets.token_hex(24),
     }
     started = Stack(compose, env, ports)
@@ -213,6 +216,7 @@ def test_stack_trains_serves_drifts_retrains_and_goes_away(stack: Stack) -> None
     assert decision and "# Retraining:" in decision[0]["data"], decision
 
     new = _champion(stack)
+    print(f"retraining: champion v{first} -> v{new}\n{decision[0]['data']}")
     if new != first:  # promoted: both replicas swap (told by the runner, or at their next poll)
         for api in apis:
             _wait(f"{api} to serve v{new}", lambda api=api: _version(api) == new, 120)
