@@ -10,7 +10,7 @@ import httpx
 from prefect import get_run_logger, task
 
 from predmaint.config import Params, load_params
-from predmaint.runtime import disable_telemetry, ensure_prefect_home
+from predmaint.config.runtime import disable_telemetry, ensure_prefect_home
 
 
 def project_params(params_path: str | None = None) -> Params:
