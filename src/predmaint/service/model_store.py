@@ -57,7 +57,12 @@ class MlflowRegistry:
         try:
             return str(client.get_model_version_by_alias(self.name, self.alias).version)
         except MlflowException as exc:
-            if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
+            # no model yet: RESOURCE_DOES_NOT_EXIST; a model without the alias yet (between registering
+            # and promoting), from a tracking server: INVALID_PARAMETER_VALUE "... alias ... not found"
+            missing_alias = (
+                exc.error_code == "INVALID_PARAMETER_VALUE" and "alias" in str(exc) and "not found" in str(exc)
+            )
+            if exc.error_code == "RESOURCE_DOES_NOT_EXIST" or missing_alias:
                 raise LookupError(f"no version of {self.name!r} has the alias @{self.alias}") from exc
             raise
 
