@@ -9,6 +9,7 @@ Needs ``wrk`` (Debian: ``apt-get install -y wrk``). Examples::
 
     python bench/serving.py --bootstrap /tmp/bench-proj          # train the default model first
     python bench/serving.py --params params.yaml --workers 2     # the project's champion
+    python bench/serving.py --params … --ours-only --prediction-log-url postgresql://u:pw@127.0.0.1:5432/db
 """
 
 from __future__ import annotations
@@ -168,6 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=Path("reports/bench/serving.json"))
     ap.add_argument("--ours-only", action="store_true", help="skip mlflow models serve (quick A/B of a change)")
     ap.add_argument("--tokens", action="store_true", help="require a predict bearer token (sent by wrk)")
+    ap.add_argument("--prediction-log-url", default="", help="log predictions to this PostgreSQL database")
     args = ap.parse_args(argv)
     if shutil.which("wrk") is None:
         print("wrk not found: install it (Debian/Ubuntu: apt-get install -y wrk)", file=sys.stderr)
@@ -185,6 +187,8 @@ def main(argv: list[str] | None = None) -> int:
     name = params.mlflow.registered_model
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREDMAINT_")}
     env |= {"PREDMAINT_PARAMS": str(params_file), "MLFLOW_TRACKING_URI": params.tracking_uri}
+    if args.prediction_log_url:
+        env["PREDMAINT_PATHS__PREDICTION_LOG_URL"] = args.prediction_log_url
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
     work = Path(tempfile.mkdtemp(prefix="bench-serving-"))
     scripts = {
@@ -224,6 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     ]
     theirs += [*host, "--port", str(free_port()), "--workers", str(args.workers)]
     print(f"model {name} version {version}; {args.workers} worker(s) each; wrk {args.duration:g} s per cell")
+    print(f"prediction log: {'PostgreSQL' if args.prediction_log_url else 'SQLite'}")
     tools = ["predmaint"] if args.ours_only else ["mlflow", "predmaint"]
     commands = {"predmaint": (ours, "/ready"), "mlflow": (theirs, "/ping")}
     results: dict[str, dict[int, dict[str, Any]]] = {tool: {} for tool in tools}
@@ -251,6 +256,7 @@ def main(argv: list[str] | None = None) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     meta = {"model": name, "version": version, "workers": args.workers, "duration_s": args.duration}
     meta["tokens"] = args.tokens
+    meta["prediction_log"] = "postgresql" if args.prediction_log_url else "sqlite"
     args.out.write_text(json.dumps({**meta, "results": results}, indent=2))
     print(f"\nwrote {args.out}")
     return 0

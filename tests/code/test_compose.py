@@ -31,7 +31,13 @@ COMPOSE = REPO / "docker-compose.yml"
 DOCKERFILE = REPO / "Dockerfile"
 SCHEMA = REPO / "tests" / "fixtures" / "compose-spec.json"
 SERVICES = {"postgres", "mlflow", "prefect-server", "runner", "api", "api-2"}
-SECRETS = ("POSTGRES_PASSWORD", "MLFLOW_DB_PASSWORD", "PREFECT_DB_PASSWORD", "PREDMAINT_ADMIN_TOKEN")
+SECRETS = (
+    "POSTGRES_PASSWORD",
+    "MLFLOW_DB_PASSWORD",
+    "PREFECT_DB_PASSWORD",
+    "PREDICTIONS_DB_PASSWORD",
+    "PREDMAINT_ADMIN_TOKEN",
+)
 VAR = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[-?])(?P<arg>[^}]*))?\}")
 REQUIRED_REF = re.compile(r"^\$\{[A-Za-z_][A-Za-z0-9_]*:\?[^}]+\}$")
 SECRET_NAME = re.compile(r"PASSWORD|TOKEN|SECRET|API_KEY|PRIVATE")
@@ -322,5 +328,8 @@ def test_service_settings_that_running_the_stack_showed_wrong(compose: dict[str,
     replicas = sorted(n for n, s in services.items() if argv(s) == ["predmaint", "serve"])
     urls = services["runner"]["environment"]["PREDMAINT_SERVICE_URLS"].split(",")
     assert urls == [f"http://{n}:{services[n]['environment']['PREDMAINT_API_PORT']}" for n in replicas]
+    logs = {services[n]["environment"]["PREDMAINT_PATHS__PREDICTION_LOG_URL"] for n in [*replicas, "runner"]}
+    assert len(logs) == 1 and logs.pop().startswith("postgresql://predictions:"), "one PostgreSQL log for all"
+    assert all("postgres" in services[n]["depends_on"] for n in replicas)
     data_dir = next(v for v in services["runner"]["volumes"] if v.endswith(":/source:ro"))
     assert not data_dir.startswith(".."), "the default data folder must not point outside the repository"

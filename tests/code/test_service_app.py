@@ -81,3 +81,15 @@ def test_no_champion_yet_is_said_once_not_logged_as_an_error_every_poll(
     store = [r for r in caplog.records if r.name == "predmaint.service.model_store"]
     assert not [r for r in store if r.levelname == "ERROR"], [r.getMessage() for r in store]
     assert len([r for r in store if "yet" in r.getMessage()]) == 1
+
+
+def test_a_model_without_the_alias_yet_is_no_champion_not_an_unreachable_registry(sim_params: Params) -> None:
+    from mlflow import MlflowClient
+
+    from predmaint.service.mlflow_registry import MlflowRegistry
+
+    client = MlflowClient(tracking_uri=sim_params.tracking_uri, registry_uri=sim_params.tracking_uri)
+    client.create_registered_model(sim_params.mlflow.registered_model)
+    client.create_model_version(sim_params.mlflow.registered_model, source=str(sim_params.root))
+    with pytest.raises(LookupError, match="alias"):
+        MlflowRegistry(sim_params).resolve()

@@ -14,6 +14,7 @@ import os
 import secrets
 import shutil
 import subprocess
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -143,14 +144,20 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         "PUBLISH_API_PORT": str(ports["api"]),
         "PUBLISH_API_2_PORT": str(ports["api-2"]),
         "PREFECT_UI_API_URL": f"http://127.0.0.1:{ports['prefect']}/api",
-        **{k: secrets.token_hex(16) for k in ("POSTGRES_PASSWORD", "MLFLOW_DB_PASSWORD", "PREFECT_DB_PASSWORD")},
+        **{
+            k: secrets.token_hex(16)
+            for k in ("POSTGRES_PASSWORD", "MLFLOW_DB_PASSWORD", "PREFECT_DB_PASSWORD", "PREDICTIONS_DB_PASSWORD")
+        },
         "PREDMAINT_ADMIN_TOKEN": secrets.token_hex(24),
     }
     started = Stack(compose, env, ports)
+    clock = time.monotonic()
     _build(tag)
+    print(f"base images + build: {time.monotonic() - clock:.0f} s")
     try:
         started.run("up", "-d", "--no-build", timeout=900)
         yield started
+        print(f"up → checks done: {time.monotonic() - clock:.0f} s since the build started")
     finally:
         print("\n\n".join(started.log))  # shown by pytest when the test failed
         print(started.run("logs", "--tail", "100", check=False).stdout[-20000:])
@@ -174,6 +181,17 @@ def _champion(stack: Stack) -> str:
         timeout=10,
     )
     return str(answer.json()["model_version"]["version"])
+
+
+def _check_logs_and_memory(stack: Stack) -> None:
+    """What the first real run showed wrong: healthcheck noise, poll errors before a model, MLflow's size."""
+    postgres = stack.run("logs", "postgres").stdout + stack.run("logs", "postgres").stderr
+    assert "does not exist" not in postgres, "pg_isready must name its user"
+    for api in ("api", "api-2"):
+        assert "ERROR" not in stack.run("logs", api).stdout, f"{api} logged errors (no model yet is no error)"
+    mlflow_id = stack.run("ps", "-q", "mlflow").stdout.strip()
+    usage = _docker("stats", "--no-stream", "--format", "{{.MemUsage}}", mlflow_id).split("/")[0].strip()
+    assert usage.endswith(("MiB", "KiB")), f"MLflow server uses {usage} (its job runner must be off)"
 
 
 def test_stack_trains_serves_drifts_retrains_and_goes_away(stack: Stack) -> None:
@@ -213,6 +231,7 @@ def test_stack_trains_serves_drifts_retrains_and_goes_away(stack: Stack) -> None
     assert decision and "# Retraining:" in decision[0]["data"], decision
 
     new = _champion(stack)
+    print(f"retraining: champion v{first} -> v{new}\n{decision[0]['data']}")
     if new != first:  # promoted: both replicas swap (told by the runner, or at their next poll)
         for api in apis:
             _wait(f"{api} to serve v{new}", lambda api=api: _version(api) == new, 120)
@@ -223,6 +242,7 @@ def test_stack_trains_serves_drifts_retrains_and_goes_away(stack: Stack) -> None
 
     for ui in (stack.url("mlflow"), stack.url("prefect")):
         assert httpx.get(f"{ui}/", timeout=30).status_code == 200, ui
+    _check_logs_and_memory(stack)
 
     stack.run("down", "-v", "--remove-orphans", "--timeout", "20", timeout=300)
     assert _leftovers(stack.env["COMPOSE_PROJECT_NAME"]) == []

@@ -128,6 +128,7 @@ def databases(postgres: Server) -> Server:
         "POSTGRES_DB": "postgres",
         "MLFLOW_DB_PASSWORD": MLFLOW_PASSWORD,
         "PREFECT_DB_PASSWORD": PREFECT_PASSWORD,
+        "PREDICTIONS_DB_PASSWORD": "predictions-test-pw",
     }
     done = subprocess.run(["bash", str(INIT_SCRIPT)], env=env, capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
@@ -139,10 +140,10 @@ def test_init_script_creates_one_owned_database_per_service(databases: Server) -
         databases.query(
             "postgres",
             "SELECT d.datname, r.rolname FROM pg_database d JOIN pg_roles r ON r.oid = d.datdba"
-            " WHERE d.datname IN ('mlflow', 'prefect')",
+            " WHERE d.datname IN ('mlflow', 'prefect', 'predictions')",
         )
     )
-    assert owners == {"mlflow": "mlflow", "prefect": "prefect"}
+    assert owners == {"mlflow": "mlflow", "prefect": "prefect", "predictions": "predictions"}
     import psycopg2
 
     with pytest.raises(psycopg2.OperationalError, match="password authentication failed"):
