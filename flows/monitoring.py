@@ -49,12 +49,11 @@ def report(params: Params, window: pd.DataFrame, window_id: str | None) -> Monit
 
 @task(name="trigger-decision")
 def decide(params: Params, summary: MonitoringSummary) -> TriggerDecision:
-    """Apply the trigger policy, append to decisions.csv, and log the window to MLflow."""
+    """Apply the trigger policy, append to ``monitoring.decisions_log``, and log the window to MLflow."""
     from predmaint.monitoring.tracking import log_window
     from predmaint.monitoring.trigger import decide_and_record
 
-    decisions = params.path(params.paths.monitoring_dir) / "decisions.csv"
-    decision = decide_and_record(summary, params.monitoring, decisions)
+    decision = decide_and_record(summary, params.monitoring, params.path(params.monitoring.decisions_log))
     log_window(params, summary, decision)
     return decision
 

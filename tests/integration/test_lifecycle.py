@@ -24,7 +24,8 @@ pytestmark = pytest.mark.slow
 SMALL = {
     "data": {"source_order": ["simulator"], "simulator_rows": 10000},
     "split": {"train_rows": 7000, "production_rows": 3000, "batch_size": 1500},
-    "monitoring": {"recall_drop": 1.0, "error_rate_ratio": 1000.0},
+    # decisions_log moved from its default: the flows must write where params.yaml says (issue 15)
+    "monitoring": {"recall_drop": 1.0, "error_rate_ratio": 1000.0, "decisions_log": "reports/trigger/decisions.csv"},
     "model": {"random_forest": SMALL_FOREST},
     "promotion": {"recent_window_rows": 500, "minimums": {"f1": 0.2, "recall": 0.2}},
     "serving": {"reload_poll_s": 1.0},
@@ -77,7 +78,8 @@ def test_drift_day_fires_retrains_and_the_service_serves_the_champion(lifecycle:
     tags = client.get_model_version(params.mlflow.registered_model, "2").tags
     assert tags["gate_decision"] in {"promoted", "refused"} and tags["gate_reasons"], tags
 
-    with (params.path(params.paths.monitoring_dir) / "decisions.csv").open() as fh:
+    assert not (params.path(params.paths.monitoring_dir) / "decisions.csv").exists()
+    with params.path(params.monitoring.decisions_log).open() as fh:
         fired = [r["fire"] for r in csv.DictReader(fh)]
     assert fired[-1] in {"yes", "True", "true"} and len(fired) == 3
     assert (params.path(params.paths.monitoring_dir) / drift.day / "drift.html").is_file()
