@@ -113,7 +113,7 @@ def monitoring(
     elif decision.fire and on_trigger == "subflow":
         from flows.retraining import retraining
 
-        retraining_result = retraining(params_path, reason="; ".join(decision.rules_met))
+        retraining_result = retraining(params_path, reason="; ".join(decision.rules_met), window_id=summary.window_id)
     return {
         "window_id": summary.window_id,
         "rows": summary.rows,

@@ -21,22 +21,36 @@ if TYPE_CHECKING:
 
 
 @task(name="build-retraining-window")
-def build_window(params: Params, reason: str) -> RetrainWindow:
-    """Reference + labelled production rows as a new DVC-tracked data version."""
+def build_window(params: Params, reason: str, window_id: str | None) -> RetrainWindow:
+    """Reference + labelled production rows (prediction-log snapshot, feedback) as new data versions."""
     from predmaint.retrain import prepare
     from predmaint.service.predlog import read_window
 
     log_frame = read_window(params.path(params.paths.prediction_log))
-    return prepare(params, log_frame, reason)
+    return prepare(params, log_frame, reason, trigger_window=window_id)
 
 
 @task(name="data-gate")
 def data_gate(params: Params, window: RetrainWindow) -> dict[str, Any]:
-    """The raw suite on the new window: training never sees data that failed the gate."""
+    """The raw suite on the new window: training never sees data that failed the gate.
+
+    The result is stored beside the window (a folder no DVC stage owns), not in ``validate_raw``'s output.
+    """
     from predmaint.quality.gate import validate_file
 
-    result = validate_file(params, window.path, "raw")
-    return dict(result.summary)
+    result = validate_file(params, window.path, "raw", result_dir=window.path.parent)
+    return {**result.summary, "result_path": str(result.result_path)}
+
+
+@task(name="version-data")
+def version_data(params: Params, window: RetrainWindow, gate: dict[str, Any]) -> bool:
+    """``dvc add`` the window, its labelled rows and its gate result; push them to the DVC remote."""
+    from pathlib import Path
+
+    from predmaint.pipeline import dvc_env
+    from predmaint.retrain import dvc_version
+
+    return dvc_version(params.root, [window.path, window.labelled_path, Path(gate["result_path"])], dvc_env())
 
 
 @task(name="train-challenger", retries=1, retry_delay_seconds=5)
@@ -56,16 +70,18 @@ def promotion_gate(params: Params, window: RetrainWindow) -> PromotionDecision:
 
 
 @flow(name="retraining", log_prints=True)
-def retraining(params_path: str | None = None, reason: str = "manual") -> dict[str, Any]:
+def retraining(params_path: str | None = None, reason: str = "manual", window_id: str | None = None) -> dict[str, Any]:
     """Retrain on the reference plus labelled production data and promote only if better.
 
     Args:
         params_path: The params file (default: ``$PREDMAINT_PARAMS`` or ./params.yaml).
         reason: Why retraining runs (the trigger's rules), recorded with the data and the decision.
+        window_id: The monitored window (day / drift scenario) that fired the trigger, if any.
     """
     params = project_params(params_path)
-    window = build_window(params, reason)
+    window = build_window(params, reason, window_id)
     gate = data_gate(params, window)
+    version_data(params, window, gate)
     result = train_challenger(params, window)
     decision = promotion_gate(params, window)
     get_run_logger().info("retraining (%s): %s", reason, decision.summary)
