@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from predmaint.config import Params, load_params
-from predmaint.lineage import Manifest, file_md5
+from predmaint.data.lineage import Manifest, file_md5
 from tests.conftest import HAVE_REAL_DATA, REAL_DATA, REPO, clone_project, report_timing, subprocess_env
 from tests.integration.serving_env import free_port
 
@@ -89,7 +89,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
 
 
 def _versions(params: Params) -> list[Any]:
-    from predmaint.registry import client
+    from predmaint.model.registry import client
 
     return list(client(params).search_model_versions(f"name='{params.mlflow.registered_model}'"))
 
@@ -149,7 +149,7 @@ def test_lineage_reaches_the_raw_data_and_the_production_rows(demo: DemoRun) -> 
 
 
 def test_mlflow_shows_datasets_views_names_and_descriptions(demo: DemoRun) -> None:
-    from predmaint.registry import client
+    from predmaint.model.registry import client
 
     params = demo.params
     c = client(params)

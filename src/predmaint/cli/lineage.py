@@ -22,7 +22,7 @@ from predmaint.config import Params
 if TYPE_CHECKING:
     from rich.tree import Tree
 
-    from predmaint.lineage import DataVersion, Manifest
+    from predmaint.data.lineage import DataVersion, Manifest
 
 _SHOWN_DETAILS = (
     "source",
@@ -107,8 +107,8 @@ def register(app: typer.Typer, get: Callable[[typer.Context], Params]) -> None:
         from rich.console import Console
         from rich.tree import Tree
 
-        from predmaint import registry
-        from predmaint.lineage import Manifest
+        from predmaint.model import registry
+        from predmaint.data.lineage import Manifest
 
         params = get(ctx)
         manifest = Manifest(params.path(params.paths.manifest), params.root)
