@@ -47,10 +47,9 @@ def version_data(params: Params, window: RetrainWindow, gate: dict[str, Any]) ->
     """``dvc add`` the window, its labelled rows and its gate result; push them to the DVC remote."""
     from pathlib import Path
 
-    from predmaint.data.dvc import dvc_env
-    from predmaint.data.retrain import dvc_version
+    from predmaint.data.dvc import dvc_version
 
-    return dvc_version(params.root, [window.path, window.labelled_path, Path(gate["result_path"])], dvc_env())
+    return dvc_version(params.root, [window.path, window.labelled_path, Path(gate["result_path"])])
 
 
 @task(name="train-challenger", retries=1, retry_delay_seconds=5)

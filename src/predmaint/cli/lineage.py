@@ -107,8 +107,8 @@ def register(app: typer.Typer, get: Callable[[typer.Context], Params]) -> None:
         from rich.console import Console
         from rich.tree import Tree
 
-        from predmaint.model import registry
         from predmaint.data.lineage import Manifest
+        from predmaint.model import registry
 
         params = get(ctx)
         manifest = Manifest(params.path(params.paths.manifest), params.root)

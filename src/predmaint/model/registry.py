@@ -18,7 +18,7 @@ import pandas as pd
 
 from predmaint import schema
 from predmaint.config import Params
-from predmaint.model import features, metrics
+from predmaint.model import datasets, features, metrics
 from predmaint.model.gate import PromotionDecision, decide, gate_rows
 
 if TYPE_CHECKING:
@@ -199,6 +199,7 @@ def promote(params: Params, window: pd.DataFrame | None = None) -> PromotionDeci
         champion_metrics=champ_metrics,
     )
     _record(params, decision)
+    datasets.record_gate(client(params), params.mlflow.registered_model, decision, rows, challenger.run_id)
     return decision
 
 

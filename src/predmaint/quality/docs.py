@@ -43,6 +43,7 @@ class DocsBuild:
 def stored_results(params: Params) -> list[Path]:
     """Every stored result file: passing/errored ones and quarantined ones, oldest first by name."""
     passed = sorted(params.path(params.paths.validation_dir).glob("*/*.json"))
+    passed += sorted(params.path(params.paths.retrain_dir).glob("*.json"))  # retraining windows' gate results
     rejected = sorted(params.path(params.paths.quarantine_dir).glob(f"*/{results.RESULT_FILE}"))
     return passed + rejected
 
