@@ -10,6 +10,7 @@ and a version's description carries its data, and later the promotion gate's ver
 from __future__ import annotations
 
 import hashlib
+import warnings
 from typing import Any
 
 import pandas as pd
@@ -37,13 +38,15 @@ def log_dataset(frame: pd.DataFrame, *, name: str, source: str, context: str, ta
     import mlflow
     from mlflow.data.pandas_dataset import from_pandas
 
-    dataset = from_pandas(
-        frame,
-        source=source,
-        targets=schema.TARGET if schema.TARGET in frame else None,
-        name=name,
-        digest=frame_digest(frame),
-    )
+    with warnings.catch_warnings():  # MLflow resolves a local source to its local-artifact type, with a warning
+        warnings.filterwarnings("ignore", message="The specified dataset source can be interpreted")
+        dataset = from_pandas(
+            frame,
+            source=source,
+            targets=schema.TARGET if schema.TARGET in frame else None,
+            name=name,
+            digest=frame_digest(frame),
+        )
     mlflow.log_input(dataset, context=context, tags={**tags, "rows": str(len(frame)), "udi_range": _udi_span(frame)})
 
 
@@ -98,7 +101,7 @@ def record_gate(client: Any, name: str, decision: Any, rows: pd.DataFrame, chall
     """
     import mlflow
 
-    source = f"holdout of {name} v{decision.challenger} + recent labelled rows"
+    source = f"runs:/{challenger_run_id}/holdout (v{decision.challenger}) + recent labelled rows"
     with mlflow.start_run(run_id=challenger_run_id):
         log_dataset(rows, name="promotion gate rows", source=source, context="gate", tags={})
     verdict = f"Gate: {'PROMOTED' if decision.promoted else 'REFUSED'} — {decision.summary}"
