@@ -101,7 +101,7 @@ def record_gate(client: Any, name: str, decision: Any, rows: pd.DataFrame, chall
     """
     import mlflow
 
-    source = f"runs:/{challenger_run_id}/holdout (v{decision.challenger}) + recent labelled rows"
+    source = f"holdout of v{decision.challenger} (run {challenger_run_id}) + recent labelled rows"
     with mlflow.start_run(run_id=challenger_run_id):
         log_dataset(rows, name="promotion gate rows", source=source, context="gate", tags={})
     verdict = f"Gate: {'PROMOTED' if decision.promoted else 'REFUSED'} — {decision.summary}"

@@ -132,7 +132,8 @@ def lineage_facts(params: Params, data_file: Path) -> dict[str, Any]:
     md5 = file_md5(data_file)
     version = manifest.latest_for(data_file)
     if version is None or version.md5 != md5:
-        return {"data_version": "unrecorded", "chain": [], "data_source": "unrecorded", "dvc_md5": {}, "gx": []}
+        empty: dict[str, Any] = {"chain": [], "dvc_md5": {}, "gx": [], "production": None}
+        return {"data_version": "unrecorded", "data_source": "unrecorded", **empty}
     chain = manifest.chain(version.version_id)
     labelled = next((v for v in chain if v.stage == "labelled_production"), None)
     return {
