@@ -19,7 +19,7 @@ import pytest
 
 from predmaint.config import Params, load_params
 from predmaint.data.lineage import Manifest, file_md5
-from tests.conftest import HAVE_REAL_DATA, REAL_DATA, REPO, clone_project, report_timing, subprocess_env
+from tests.conftest import HAVE_REAL_DATA, REAL_DATA, clone_project, report_timing, subprocess_env
 from tests.integration.serving_env import free_port
 
 pytestmark = pytest.mark.slow
@@ -67,9 +67,8 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
         pytest.skip(f"the committed dvc.lock is built from the real data; not found at {REAL_DATA}")
     unusual = tmp_path_factory.mktemp("prov") / "a.folder-with_unusual.name" / "and-a-much-longer-path-than-usual"
     root = clone_project(unusual / "predmaint", keep_lock=True)
-    (root / ".venv").symlink_to(REPO / ".venv")  # the venv `make setup` would create (git ignores the folder;
-    with (root / ".git" / "info" / "exclude").open("a") as fh:  # the link is not a folder, so say so locally)
-        fh.write("/.venv\n")
+    # `make demo` runs `make setup` first: the clone gets its own .venv (uv sync from the uv cache). Never link
+    # the repo's venv here: the sync would re-point its editable install at the clone.
     env = _clone_env(PREDMAINT_DATA_PATH=str(REAL_DATA), PREDMAINT_API_PORT=str(free_port()))
     started = time.monotonic()
     _run(["make", "demo"], root, env)
