@@ -38,13 +38,17 @@ def read_window(params: Params, since: float | None, rows: int | None) -> pd.Dat
 
 @task(name="evidently-report")
 def report(params: Params, window: pd.DataFrame, window_id: str | None) -> MonitoringSummary:
-    """Drift, data summary and classification reports (HTML + JSON) against the training data."""
+    """Drift, data summary and classification reports (HTML + JSON) against the champion's training window."""
     from predmaint.monitoring import sources
     from predmaint.monitoring.summary import monitor_window
 
     _, threshold, baseline = sources.champion_baseline(params)
-    reference = sources.load_reference(params)
-    return monitor_window(params, reference, window, baseline, window_id=window_id, threshold=threshold)
+    reference, info = sources.champion_reference(params)
+    if info.get("note"):
+        get_run_logger().warning("monitoring reference: %s", info["note"])
+    return monitor_window(
+        params, reference, window, baseline, window_id=window_id, threshold=threshold, reference_info=info
+    )
 
 
 @task(name="trigger-decision")

@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 from predmaint.cli import app
 from predmaint.config import Params
 from predmaint.model import registry, tracking
+from predmaint.model.promote import promote
 from tests.conftest import make_project
 from tests.model.conftest import SMALL_FOREST, prepare_data
 
@@ -74,10 +75,10 @@ def test_mlflow_view_datasets_run_name_and_description(trained: tuple[Params, st
     assert inputs["training"].source and len(inputs["training"].digest) == 32
     assert "Data source: simulator" in (mv.description or "") and "Gate: not run yet." in (mv.description or "")
 
-    decision = registry.promote(params)
+    decision = promote(params)
     mv = client.get_model_version(params.mlflow.registered_model, version)
-    assert decision.promoted and "Gate: PROMOTED" in (mv.description or "")
-    assert "Gate: not run yet." not in (mv.description or "")
+    assert decision.promoted and "promoted as challenger" in (mv.description or "")
+    assert "Gate: not run yet." not in (mv.description or "") and "Data source: simulator" in (mv.description or "")
     gated = client.get_run(mv.run_id).inputs.dataset_inputs
     contexts = {t.value for d in gated for t in d.tags if t.key == "mlflow.data.context"}
     assert "gate" in contexts

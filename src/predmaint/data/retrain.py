@@ -6,14 +6,16 @@ send the dataset's ids, so the rows get ``UDI``s that continue the reference num
 order, and ``Product ID`` = type letter + UDI (the AI4I pattern). Failure-mode flags come from the
 feedback's ``failure_mode``.
 
-For a fair promotion gate the newest ``promotion.recent_window_rows`` labelled rows are held out
-of the challenger's training window and passed to the gate instead: neither model has seen them.
+For an unbiased promotion gate the newest ``promotion.recent_window_rows`` labelled rows (at most
+half of them) are held out of the challenger's training window — so it neither fits nor tunes its
+threshold or calibration on them — and written as their own data version (``gate_<stamp>.csv``,
+stage ``gate_window`` in the manifest), which the gate judges both models on and records.
 
 Each retraining makes data versions in ``paths.retrain_dir``, a folder no DVC stage owns (so no
 ``dvc repro`` removes them): the labelled production rows (parent: the prediction-log snapshot,
 by hash, with the feedback count and the window that fired the trigger), the training window
-(parents: the reference version and those rows) and, from the flow, the window's gate result.
-:func:`predmaint.data.dvc.dvc_version` stores them in DVC's cache and pushes them to the remote.
+(parents: the reference version and those rows), the gate rows and, from the flow, the window's GX
+result. :func:`predmaint.data.dvc.dvc_version` stores them in DVC's cache and pushes them to the remote.
 """
 
 from __future__ import annotations
@@ -42,6 +44,13 @@ class RetrainWindow:
     gate_window: pd.DataFrame | None
     labelled_path: Path
     labelled: DataVersion
+    gate_version: DataVersion | None = None
+
+    @property
+    def gate_source(self) -> str | None:
+        """The gate rows' data version and file, for the decision record."""
+        v = self.gate_version
+        return None if v is None else f"data version {v.version_id} ({v.path})"
 
 
 def labelled_production(log_frame: pd.DataFrame, first_udi: int) -> pd.DataFrame:
@@ -141,4 +150,16 @@ def prepare(
             "trigger_window": trigger_window,
         },
     )
-    return RetrainWindow(path, version, len(window), len(train_part), gate_window, labelled_path, labelled)
+    gate_version = None
+    if gate_window is not None:
+        gate_path = tables.write_table(gate_window, path.with_name(f"gate_{stamp}.csv"))
+        gate_version = manifest.record(
+            gate_path,
+            stage="gate_window",
+            rows=len(gate_window),
+            parents=(labelled.version_id,),
+            details={"held_out_of": version.version_id, "reason": reason},
+        )
+    return RetrainWindow(
+        path, version, len(window), len(train_part), gate_window, labelled_path, labelled, gate_version
+    )

@@ -89,24 +89,16 @@ def training_description(facts: dict[str, Any], rows: int, tags: dict[str, str])
     return "\n".join([*lines, GATE_PENDING])
 
 
-def record_gate(client: Any, name: str, decision: Any, rows: pd.DataFrame, challenger_run_id: str) -> None:
-    """Log the gate's rows as the challenger run's ``gate`` dataset and put the verdict in the descriptions.
-
-    Args:
-        client: An ``MlflowClient`` on the project's tracking store.
-        name: The registered model.
-        decision: The ``PromotionDecision`` (``promoted``, ``challenger``, ``champion``, ``summary``).
-        rows: The rows both models were scored on.
-        challenger_run_id: The challenger's training run.
-    """
+def log_gate_rows(name: str, decision: Any, rows: pd.DataFrame, challenger_run_id: str) -> None:
+    """Log the rows the promotion gate judged both models on as the challenger run's ``gate`` dataset."""
     import mlflow
 
-    source = f"holdout of v{decision.challenger} (run {challenger_run_id}) + recent labelled rows"
+    source = f"{decision.rows_source or 'gate rows'} (judged for {name} v{decision.challenger})"
     with mlflow.start_run(run_id=challenger_run_id):
         log_dataset(rows, name="promotion gate rows", source=source, context="gate", tags={})
-    verdict = f"Gate: {'PROMOTED' if decision.promoted else 'REFUSED'} — {decision.summary}"
-    for version in filter(None, (decision.challenger, decision.champion)):
-        current = client.get_model_version(name, version).description or ""
-        kept = current.split(GATE_PENDING)[0].rstrip()
-        role = "" if version == decision.challenger else f" (as champion against v{decision.challenger})"
-        client.update_model_version(name, version, description=f"{kept}\n{verdict}{role}".strip())
+
+
+def with_verdict(current: str, verdict: str) -> str:
+    """A version's description: its training lines, then the newest gate verdict (lines starting ``Gate``)."""
+    base = "\n".join(line for line in current.splitlines() if not line.startswith("Gate"))
+    return f"{base}\n{verdict}".strip()[:4900]
