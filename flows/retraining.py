@@ -44,12 +44,15 @@ def data_gate(params: Params, window: RetrainWindow) -> dict[str, Any]:
 
 @task(name="version-data")
 def version_data(params: Params, window: RetrainWindow, gate: dict[str, Any]) -> bool:
-    """``dvc add`` the window, its labelled rows and its gate result; push them to the DVC remote."""
+    """``dvc add`` the window, its labelled rows, its gate rows and its GX result; push them to the DVC remote."""
     from pathlib import Path
 
     from predmaint.data.dvc import dvc_version
 
-    return dvc_version(params.root, [window.path, window.labelled_path, Path(gate["result_path"])])
+    files = [window.path, window.labelled_path, Path(gate["result_path"])]
+    if window.gate_version is not None:
+        files.append(params.path(Path(window.gate_version.path)))
+    return dvc_version(params.root, files)
 
 
 @task(name="train-challenger", retries=1, retry_delay_seconds=5)
