@@ -99,7 +99,7 @@ def test_gate_refuses_an_equal_challenger_and_promotes_a_better_one_then_rollbac
     assert _tags(strong, "1")["gate_decision"] == "lost" and "v3" in _tags(strong, "1")["gate_reasons"]
     assert _tags(strong, "3")["gate_decision"] == "promoted"
     description = client(strong).get_model_version(strong.mlflow.registered_model, "3").description
-    assert "promoted as challenger" in description and "UDI" in description
+    assert "promoted as challenger" in description and "UDI" in description and "intervals: v3" in description
     assert "lost as champion" in client(strong).get_model_version(strong.mlflow.registered_model, "1").description
     low, high = better.udi_range or (0, 0)
     for version in ("1", "3"):

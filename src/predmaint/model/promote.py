@@ -118,6 +118,21 @@ def _champion_or_none(params: Params) -> LoadedModel | None:
         return None
 
 
+def _intervals(d: PromotionDecision) -> str:
+    """Both models' cost and recall on the gate rows with their bootstrap intervals."""
+    c = d.comparison
+    if c is None:
+        return ""
+    parts = []
+    for role, version in (("challenger", d.challenger), ("champion", d.champion)):
+        (clo, chi), (rlo, rhi) = c.cost_interval[role], c.recall_interval[role]
+        parts.append(
+            f"v{version}: cost/1000 {c.cost[role]:,.0f} [{clo:,.0f}, {chi:,.0f}], "
+            f"recall {c.recall[role]:.3f} [{rlo:.3f}, {rhi:.3f}]"
+        )
+    return "; intervals: " + "; ".join(parts)
+
+
 def _rows_text(d: PromotionDecision) -> str:
     if d.udi_range is None:
         return "no rows scored"
@@ -132,7 +147,7 @@ def _record(params: Params, d: PromotionDecision) -> None:
         c.set_registered_model_alias(name, params.mlflow.champion_alias, d.challenger)
         c.set_model_version_tag(name, d.challenger, "promoted_at", stamp)
         c.set_model_version_tag(name, d.challenger, "previous_champion", d.champion or "")
-    why = f"{d.summary} [{_rows_text(d)}]"
+    why = f"{d.summary} [{_rows_text(d)}{_intervals(d)}]"
     outcome = {d.winner: "promoted" if d.promoted else "kept", d.loser: "lost"}
     for version in filter(None, (d.challenger, d.champion)):
         if d.champion == d.challenger:
@@ -160,6 +175,6 @@ def _record(params: Params, d: PromotionDecision) -> None:
             "gate_rows": d.rows,
             "rows_source": d.rows_source,
             "udi_range": "" if d.udi_range is None else f"{d.udi_range[0]}-{d.udi_range[1]}",
-            "reasons": "; ".join(d.reasons),
+            "reasons": "; ".join(d.reasons) + _intervals(d),
         },
     )
