@@ -94,7 +94,7 @@ def reset_serving_state(params: Params) -> None:
     """Start the replay from a clean prediction log and decision history (MLflow history stays)."""
     for path in (
         params.path(params.paths.prediction_log),
-        params.path(params.paths.monitoring_dir) / "decisions.csv",
+        params.path(params.monitoring.decisions_log),
     ):
         for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
             if p.exists():
@@ -168,7 +168,7 @@ def where_to_look(params: Params) -> str:
             f"  MLflow UI      .venv/bin/mlflow ui --backend-store-uri {params.mlflow.tracking_uri} --port 5000",
             "  Prefect UI     PREFECT_HOME=.run/prefect .venv/bin/prefect server start   (flow runs of this demo)",
             f"  Evidently      {rel(mon)}/day_XX/drift.html, performance.html",
-            f"  Decisions      {rel(mon / 'decisions.csv')}",
+            f"  Decisions      {rel(params.path(params.monitoring.decisions_log))}",
             f"  Data Docs      {rel(params.path(params.paths.data_docs_dir))}/index.html",
             f"  Served models  {rel(params.path(params.paths.deployment_log))}",
             f"  Lineage        .venv/bin/predmaint lineage {params.paths.reference}",

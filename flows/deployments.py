@@ -49,7 +49,7 @@ def deployments(params: Params) -> list[object]:
                     name="retrain-when-monitoring-says-so",
                     expect={RETRAIN_EVENT},
                     match={"prefect.resource.id": f"predmaint.model.{model}"},
-                    parameters={"reason": "{{ event.payload.reasons }}"},
+                    parameters={"reason": "{{ event.payload.reasons }}", "window_id": "{{ event.payload.window_id }}"},
                 )
             ],
             description="Run by the monitoring trigger: new window → gate → challenger → promotion gate.",

@@ -55,12 +55,11 @@ def report(params: Params, window: pd.DataFrame, window_id: str | None) -> Monit
 
 @task(name="trigger-decision")
 def decide(params: Params, summary: MonitoringSummary) -> TriggerDecision:
-    """Apply the trigger policy, append to decisions.csv, and log the window to MLflow."""
+    """Apply the trigger policy, append to ``monitoring.decisions_log``, and log the window to MLflow."""
     from predmaint.monitoring.tracking import log_window
     from predmaint.monitoring.trigger import decide_and_record
 
-    decisions = params.path(params.paths.monitoring_dir) / "decisions.csv"
-    decision = decide_and_record(summary, params.monitoring, decisions)
+    decision = decide_and_record(summary, params.monitoring, params.path(params.monitoring.decisions_log))
     log_window(params, summary, decision)
     return decision
 
@@ -120,7 +119,7 @@ def monitoring(
     elif decision.fire and on_trigger == "subflow":
         from flows.retraining import retraining
 
-        retraining_result = retraining(params_path, reason="; ".join(decision.rules_met))
+        retraining_result = retraining(params_path, reason="; ".join(decision.rules_met), window_id=summary.window_id)
     return {
         "window_id": summary.window_id,
         "rows": summary.rows,

@@ -21,22 +21,38 @@ if TYPE_CHECKING:
 
 
 @task(name="build-retraining-window")
-def build_window(params: Params, reason: str) -> RetrainWindow:
-    """Reference + labelled production rows as a new DVC-tracked data version."""
+def build_window(params: Params, reason: str, window_id: str | None) -> RetrainWindow:
+    """Reference + labelled production rows (prediction-log snapshot, feedback) as new data versions."""
     from predmaint.data.retrain import prepare
     from predmaint.service.predlog import location, read_window
 
     log_frame = read_window(location(params))
-    return prepare(params, log_frame, reason)
+    return prepare(params, log_frame, reason, trigger_window=window_id)
 
 
 @task(name="data-gate")
 def data_gate(params: Params, window: RetrainWindow) -> dict[str, Any]:
-    """The raw suite on the new window: training never sees data that failed the gate."""
+    """The raw suite on the new window: training never sees data that failed the gate.
+
+    The result is stored beside the window (a folder no DVC stage owns), not in ``validate_raw``'s output.
+    """
     from predmaint.quality.gate import validate_file
 
-    result = validate_file(params, window.path, "raw")
-    return dict(result.summary)
+    result = validate_file(params, window.path, "raw", result_dir=window.path.parent)
+    return {**result.summary, "result_path": str(result.result_path)}
+
+
+@task(name="version-data")
+def version_data(params: Params, window: RetrainWindow, gate: dict[str, Any]) -> bool:
+    """``dvc add`` the window, its labelled rows, its gate rows and its GX result; push them to the DVC remote."""
+    from pathlib import Path
+
+    from predmaint.data.dvc import dvc_version
+
+    files = [window.path, window.labelled_path, Path(gate["result_path"])]
+    if window.gate_version is not None:
+        files.append(params.path(Path(window.gate_version.path)))
+    return dvc_version(params.root, files)
 
 
 @task(name="train-challenger", retries=1, retry_delay_seconds=5)
@@ -57,7 +73,10 @@ def promotion_gate(params: Params, window: RetrainWindow) -> PromotionDecision:
 
 @flow(name="retraining", log_prints=True)
 def retraining(
-    params_path: str | None = None, reason: str = "manual", service_url: str | None = None
+    params_path: str | None = None,
+    reason: str = "manual",
+    service_url: str | None = None,
+    window_id: str | None = None,
 ) -> dict[str, Any]:
     """Retrain on the reference plus labelled production data and promote only if better.
 
@@ -66,10 +85,12 @@ def retraining(
         reason: Why retraining runs (the trigger's rules), recorded with the data and the decision.
         service_url: The predmaint API(s) to notify after a promotion, comma-separated
             (default ``$PREDMAINT_SERVICE_URLS``).
+        window_id: The monitored window (day / drift scenario) that fired the trigger, if any.
     """
     params = project_params(params_path)
-    window = build_window(params, reason)
+    window = build_window(params, reason, window_id)
     gate = data_gate(params, window)
+    version_data(params, window, gate)
     result = train_challenger(params, window)
     decision = promotion_gate(params, window)
     get_run_logger().info("retraining (%s): %s", reason, decision.summary)

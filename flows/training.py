@@ -18,7 +18,9 @@ from predmaint.ops.pipeline import run_stage, stage_order
 @task(name="dvc-stage", task_run_name="dvc-{stage}")
 def dvc_stage(params: Params, stage: str, force: bool = False) -> bool:
     """Reproduce one DVC stage; True when it ran, False when DVC found it up to date."""
-    result = run_stage(params.root, stage, force=force)
+    from prefect.runtime import flow_run
+
+    result = run_stage(params.root, stage, force=force, flow_run_id=flow_run.id)
     get_run_logger().info("%s: %s", stage, "ran" if result.ran else "up to date, skipped")
     return result.ran
 

@@ -228,7 +228,16 @@ class ModelInfo(BaseModel):
     run_id: str
     data_version: str | None
     data_hash: str | None
+    data_source: str | None = Field(
+        default=None, description="Where the raw data came from: path:<file>, url:<address> or simulator:seed=<n>."
+    )
+    lineage: list[str] = Field(
+        default_factory=list,
+        description="Data version ids from the training window back to the raw data (see `predmaint lineage`).",
+    )
     git_commit: str | None
+    params_hash: str | None = None
+    prefect_flow_run_id: str | None = None
     metrics: dict[str, float]
     threshold: float
     loaded_at: str

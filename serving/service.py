@@ -47,7 +47,7 @@ def _get(meta: dict[str, Any], *path: str) -> Any:
 
 
 def model_facts(loaded: Any) -> dict[str, Any]:
-    """Training-data version and md5, git commit and training metrics from a model's metadata.json."""
+    """Training-data version, md5 and source, lineage ids, git commit and training metrics from metadata.json."""
     meta = getattr(loaded, "metadata", None) or {}
     metrics: dict[str, float] = {}
     for split, values in (_get(meta, "metrics") or {}).items():
@@ -59,7 +59,11 @@ def model_facts(loaded: Any) -> dict[str, Any]:
     return {
         "data_version": _get(meta, "data", "version_id"),
         "data_hash": _get(meta, "data", "md5"),
+        "data_source": _get(meta, "data_source"),
+        "lineage": [str(v) for v in _get(meta, "lineage", "chain") or []],
         "git_commit": f"{commit}{'+dirty' if dirty else ''}" if commit else None,
+        "params_hash": _get(meta, "params_hash"),
+        "prefect_flow_run_id": _get(meta, "prefect_flow_run_id"),
         "metrics": metrics,
     }
 

@@ -43,6 +43,22 @@ def _isolated_tools(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     logging.raiseExceptions = False
 
 
+_TIMINGS: list[str] = []
+
+
+def report_timing(line: str) -> None:
+    """Note a slow step's time; every note is printed in pytest's terminal summary."""
+    _TIMINGS.append(line)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Print the timings of the slow steps (e.g. the `make demo` shared by the provenance tests)."""
+    if _TIMINGS:
+        terminalreporter.section("timings of shared slow steps")
+        for line in _TIMINGS:
+            terminalreporter.write_line(line)
+
+
 SMALL_FOREST: dict[str, Any] = {
     "n_estimators": 30,
     "max_depth": 10,

@@ -249,3 +249,18 @@ def test_real_data_passes_with_27_label_inconsistencies(project: Params) -> None
     result = validate_frame(project, frame, "raw", REAL_DATA.name)
     assert result.success, result.summary["failures"]
     assert result.summary["warning_counts"] == {"label_consistency": 27}
+
+
+def test_stored_result_is_the_same_bytes_in_any_folder_and_at_any_time(base: pd.DataFrame, tmp_path: Path) -> None:
+    """A DVC output holding the result must hash the same on every machine (issue 15)."""
+    stored = []
+    for folder in ("a", "a_much_longer_folder_name/nested"):
+        project = make_project(tmp_path / folder)
+        result = validate_file(project, _write(project, base.iloc[:1200]), "raw")
+        assert result.summary["checked_at"] and result.summary["source"].startswith(str(project.root))
+        stored.append(result.result_path.read_bytes() if result.result_path else b"")
+        row = Manifest(project.path(project.paths.manifest), project.root).latest_for(result.result_path)
+        assert row is not None and row.details["checked_at"] == result.summary["checked_at"]
+    assert stored[0] == stored[1]
+    text = stored[0].decode()
+    assert str(tmp_path) not in text and "ge_load_time" not in text and '"checked_at"' not in text

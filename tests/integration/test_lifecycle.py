@@ -24,7 +24,8 @@ pytestmark = pytest.mark.slow
 SMALL = {
     "data": {"source_order": ["simulator"], "simulator_rows": 10000},
     "split": {"train_rows": 7000, "production_rows": 3000, "batch_size": 1500},
-    "monitoring": {"recall_drop": 1.0, "error_rate_ratio": 1000.0},
+    # decisions_log moved from its default: the flows must write where params.yaml says (issue 15)
+    "monitoring": {"recall_drop": 1.0, "error_rate_ratio": 1000.0, "decisions_log": "reports/trigger/decisions.csv"},
     "model": {"random_forest": SMALL_FOREST},
     "promotion": {"recent_window_rows": 500, "minimums": {"f1": 0.2, "recall": 0.2}},
     "serving": {"reload_poll_s": 1.0},
@@ -78,7 +79,8 @@ def test_drift_day_fires_retrains_and_the_service_serves_the_champion(lifecycle:
     assert tags["gate_decision"] in {"promoted", "lost"} and tags["gate_reasons"], tags
     assert decisions[-1]["rows_source"].startswith("data version ")  # the held-out gate window, recorded
 
-    with (params.path(params.paths.monitoring_dir) / "decisions.csv").open() as fh:
+    assert not (params.path(params.paths.monitoring_dir) / "decisions.csv").exists()
+    with params.path(params.monitoring.decisions_log).open() as fh:
         fired = [r["fire"] for r in csv.DictReader(fh)]
     assert fired[-1] in {"yes", "True", "true"} and len(fired) == 3
     assert (params.path(params.paths.monitoring_dir) / drift.day / "drift.html").is_file()
@@ -93,11 +95,21 @@ def test_drift_day_fires_retrains_and_the_service_serves_the_champion(lifecycle:
 
 def test_retraining_window_is_a_dvc_tracked_data_version(lifecycle: tuple[Params, list[Any]]) -> None:
     params, _ = lifecycle
-    windows = sorted(params.path(params.paths.retrain_dir).glob("window_*.csv"))
-    assert len(windows) == 1
-    assert Path(f"{windows[0]}.dvc").is_file()
     from predmaint.data.lineage import Manifest, file_md5
 
-    version = Manifest(params.path(params.paths.manifest), params.root).latest_for(windows[0])
-    assert version is not None and version.md5 == file_md5(windows[0])
-    assert version.stage == "retrain_window" and version.parents
+    manifest = Manifest(params.path(params.paths.manifest), params.root)
+    folder = params.path(params.paths.retrain_dir)
+    windows = [v for v in manifest.read() if v.stage == "retrain_window"]
+    assert len(windows) == 1
+    window = windows[0]
+    assert file_md5(params.path(Path(window.path))) == window.md5
+    labelled = manifest.find(window.parents[-1])
+    assert labelled.stage == "labelled_production" and labelled.details["feedback_rows"] > 0
+    assert labelled.details["prediction_log_sha256"] and labelled.details["trigger_window"].endswith("heat_wave")
+    gate = manifest.validations({window.md5})
+    assert gate and Path(gate[0].path).parent == folder.relative_to(params.root)
+    assert not list(folder.glob("*.dvc")), "run-time pointers would be untracked files in git"
+    remote = params.path(params.paths.dvc_remote) / "files" / "md5"
+    for version in (window, labelled, gate[0]):
+        assert (remote / version.md5[:2] / version.md5[2:]).is_file(), f"{version.path} not pushed"
+    assert not any(params.path(params.paths.validation_dir).glob("raw/window_*")), "validate_raw's output touched"

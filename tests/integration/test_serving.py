@@ -196,6 +196,8 @@ def test_model_endpoint(client: httpx.Client, project: Params) -> None:
     assert info["name"] == project.mlflow.registered_model and info["version"] == "1"
     assert info["alias"] == project.mlflow.champion_alias and len(info["run_id"]) == 32
     assert info["data_hash"] and info["git_commit"] and info["loaded_at"]
+    # this champion's reference file was written by hand, not ingested: the source says so instead of hiding it
+    assert info["data_source"] == "unrecorded" and info["lineage"] == [] and info["params_hash"]
     assert 0 < info["threshold"] < 1 and info["metrics"]["validation_f1"] > 0
     assert info["fast_path"] is True and info["scoring"] == "forest"
 

@@ -1,4 +1,4 @@
-"""CLI commands for the data stages: ingest, simulate, split, lineage."""
+"""CLI commands for the data stages: ingest, simulate, split (``lineage`` is in cli/lineage.py)."""
 
 from __future__ import annotations
 
@@ -35,27 +35,6 @@ def register(app: typer.Typer, get: Callable[[typer.Context], Params]) -> None:
         result = run(get(ctx))
         typer.echo(f"{result.reference.version_id}: {result.reference.path} ({result.reference.rows} rows)")
         typer.echo(f"{len(result.days)} production days of features + labels under the production folder")
-
-    @app.command()
-    def lineage(
-        ctx: typer.Context, key: Annotated[str, typer.Argument(help="A version id or a data file path.")]
-    ) -> None:
-        """Print the chain of data versions from KEY back to the raw data."""
-        from predmaint.data.lineage import Manifest
-
-        params = get(ctx)
-        manifest = Manifest(params.path(params.paths.manifest), params.root)
-        try:
-            chain = manifest.chain(key)
-        except KeyError as exc:
-            typer.secho(str(exc.args[0]), fg=typer.colors.RED, err=True)
-            raise typer.Exit(1) from None
-        for depth, v in enumerate(chain):
-            dirty = "+dirty" if v.git_dirty else ""
-            typer.echo(
-                f"{'  ' * depth}{'└─ ' if depth else ''}{v.version_id}  {v.path}  md5={v.md5}  "
-                f"rows={v.rows}  stage={v.stage}  git={v.git_commit[:10]}{dirty}  at={v.created_at}"
-            )
 
     @app.command()
     def simulate(

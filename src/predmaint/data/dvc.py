@@ -1,4 +1,4 @@
-"""DVC from Python: the subprocess environment and tracking a new data version with ``dvc add``."""
+"""DVC from Python: the subprocess environment, and versioning run-time data in DVC's cache and remote."""
 
 from __future__ import annotations
 
@@ -16,18 +16,26 @@ def dvc_env() -> dict[str, str]:
     return env
 
 
-def dvc_add(root: Path, path: Path) -> bool:
-    """Track a file with DVC (cache + ``.dvc`` file); False when ``root`` is not a DVC repo."""
+def dvc_version(root: Path, files: list[Path]) -> bool:
+    """Store ``files`` in DVC's cache and push them to the default remote; False outside a DVC repo.
+
+    For data versions made at run time (a retraining window, its labelled rows, its gate result) in a
+    folder no stage owns. ``dvc add`` writes a ``.dvc`` pointer beside each file; a pointer made at run
+    time would be an untracked file in git (and DVC refuses git-ignored pointers), so once the data is
+    pushed the pointer is removed: the lineage manifest's row (path + md5, the same md5 DVC uses) is
+    the pointer, and the bytes stay retrievable from the cache or the remote by that md5.
+
+    Raises:
+        RuntimeError: ``dvc add`` or ``dvc push`` failed.
+    """
     if not (root / ".dvc").is_dir():
         return False
-    done = subprocess.run(
-        ["dvc", "add", "--quiet", str(path.relative_to(root))],
-        check=False,
-        cwd=root,
-        env=dvc_env(),
-        capture_output=True,
-        text=True,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"dvc add {path} failed:\n{done.stdout}{done.stderr}")
+    rel = [f.resolve().relative_to(root.resolve()).as_posix() for f in files]
+    pointers = [f"{r}.dvc" for r in rel]
+    for cmd in (["dvc", "add", "--quiet", *rel], ["dvc", "push", "--quiet", *pointers]):
+        done = subprocess.run(cmd, check=False, cwd=root, env=dvc_env(), capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"{' '.join(cmd)} failed:\n{done.stdout}{done.stderr}")
+    for pointer in pointers:
+        (root / pointer).unlink(missing_ok=True)
     return True

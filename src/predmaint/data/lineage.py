@@ -211,3 +211,37 @@ class Manifest:
             ordered.append(by_id[vid])
             queue.extend(by_id[vid].parents)
         return ordered
+
+    def validations(self, md5s: set[str]) -> list[DataVersion]:
+        """The newest stored gate result (``validate`` row) for each of the given data md5s."""
+        found: dict[str, DataVersion] = {}
+        for version in self.read():
+            validated = version.details.get("validated_md5")
+            if version.stage == "validate" and validated in md5s:
+                found[validated] = version
+        return list(found.values())
+
+    def source_of(self, key: str | Path) -> str:
+        """The raw data source behind a version id or path (``unrecorded`` if the manifest lacks it)."""
+        try:
+            return self.source(self.chain(str(key)))
+        except KeyError:
+            return "unrecorded"
+
+    @staticmethod
+    def source(chain: list[DataVersion]) -> str:
+        """Where the raw data of a chain came from: ``path:<file>``, ``url:<address>``, ``simulator:seed=<n>``."""
+        labels = [source_label(v.details) for v in chain if v.stage == "ingest"]
+        return " + ".join(dict.fromkeys(labels)) or "unrecorded"
+
+
+def source_label(details: dict[str, Any]) -> str:
+    """The data source of an ``ingest`` manifest row, in one string."""
+    kind = details.get("source")
+    if kind == "path":
+        return f"path:{details.get('source_path')}"
+    if kind == "url":
+        return f"url:{details.get('url')}"
+    if kind == "simulator":
+        return f"simulator:seed={details.get('seed')}"
+    return str(kind or "unrecorded")

@@ -14,10 +14,17 @@ For an unbiased promotion gate the newest ``promotion.recent_window_rows`` label
 half of them) are held out of the challenger's training window — so it neither fits nor tunes its
 threshold or calibration on them — and written as their own data version (``gate_<stamp>.csv``,
 stage ``gate_window`` in the manifest), which the gate judges both models on and records.
+
+Each retraining makes data versions in ``paths.retrain_dir``, a folder no DVC stage owns (so no
+``dvc repro`` removes them): the labelled production rows (parent: the prediction-log snapshot,
+by hash, with the feedback count and the window that fired the trigger), the training window
+(parents: the reference version and those rows), the gate rows and, from the flow, the window's GX
+result. :func:`predmaint.data.dvc.dvc_version` stores them in DVC's cache and pushes them to the remote.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,23 +32,22 @@ from pathlib import Path
 import pandas as pd
 
 from predmaint import schema
-
-from predmaint.data import tables
 from predmaint.config import Params
+from predmaint.data import tables
 from predmaint.data.lineage import DataVersion, Manifest
-from predmaint.data.dvc import dvc_add
 
 
 @dataclass(frozen=True)
 class RetrainWindow:
-    """The new training data version and the held-out recent window for the gate."""
+    """The new training data version, the labelled rows it used and the held-out recent window."""
 
     path: Path
     version: DataVersion
     rows: int
     production_rows: int
     gate_window: pd.DataFrame | None
-    dvc_tracked: bool
+    labelled_path: Path
+    labelled: DataVersion
     gate_version: DataVersion | None = None
 
     @property
@@ -84,6 +90,13 @@ def labelled_production(log_frame: pd.DataFrame, first_udi: int) -> pd.DataFrame
     return out
 
 
+def snapshot_hash(log_frame: pd.DataFrame) -> str:
+    """sha256 of the prediction-log rows (with their feedback) a window was built from, in id order."""
+    ordered = log_frame.sort_values("request_id", kind="stable") if "request_id" in log_frame else log_frame
+    text = ordered.to_csv(index=False, lineterminator="\n", float_format="%.17g")
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def build_window(params: Params, reference: pd.DataFrame, production: pd.DataFrame) -> pd.DataFrame:
     """Concatenate reference and production rows per ``monitoring.retrain_policy``."""
     window = pd.concat([reference, production], ignore_index=True)
@@ -92,21 +105,38 @@ def build_window(params: Params, reference: pd.DataFrame, production: pd.DataFra
     return window
 
 
-def prepare(params: Params, log_frame: pd.DataFrame, reason: str) -> RetrainWindow:
-    """Write the new training window as a data version (manifest row, ``dvc add``).
+def _log_facts(params: Params, log_frame: pd.DataFrame, trigger_window: str | None, reason: str) -> dict[str, object]:
+    stamps = pd.to_datetime(log_frame["timestamp"], utc=True)
+    return {
+        "prediction_log": params.paths.prediction_log.as_posix(),
+        "prediction_log_sha256": snapshot_hash(log_frame),
+        "predictions": len(log_frame),
+        "feedback_rows": int(log_frame["target"].notna().sum()),
+        "trigger_window": trigger_window,
+        "reason": reason,
+        "served_by_versions": sorted({str(v) for v in log_frame.get("model_version", pd.Series(dtype=str))}),
+        "first_prediction": stamps.min().isoformat() if len(stamps) else None,
+        "last_prediction": stamps.max().isoformat() if len(stamps) else None,
+    }
+
+
+def prepare(
+    params: Params, log_frame: pd.DataFrame, reason: str, trigger_window: str | None = None
+) -> RetrainWindow:
+    """Write the labelled production rows and the new training window as data versions (manifest rows).
 
     Args:
         params: The project parameters.
         log_frame: The prediction log with feedback (``predlog.read_window``).
-        reason: Why retraining runs, recorded with the data version.
+        reason: Why retraining runs, recorded with the data versions.
+        trigger_window: The monitored window (day / drift scenario) whose decision fired the trigger.
 
     Raises:
         ValueError: There are no labelled production rows yet.
     """
     ref_path = params.path(params.paths.reference)
     reference = tables.read_table(ref_path)
-    extra = [c for c in reference.columns if c not in schema.ALL_COLUMNS]
-    reference = reference.drop(columns=extra)
+    reference = reference.drop(columns=[c for c in reference.columns if c not in schema.ALL_COLUMNS])
     production = labelled_production(log_frame, int(reference[schema.UDI].max()) + 1)
     if production.empty:
         raise ValueError("no labelled production rows with a recorded label source in the prediction log yet")
@@ -115,15 +145,24 @@ def prepare(params: Params, log_frame: pd.DataFrame, reason: str) -> RetrainWind
     train_part = production.iloc[: len(production) - hold]
     window = build_window(params, reference, train_part)
 
+    folder = params.path(params.paths.retrain_dir)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    path = tables.write_table(window, params.path(params.paths.retrain_dir) / f"window_{stamp}.csv")
     manifest = Manifest(params.path(params.paths.manifest), params.root)
+    labelled_path = tables.write_table(production, folder / f"window_{stamp}_labelled.csv")
+    facts = _log_facts(params, log_frame, trigger_window, reason)
+    labelled = manifest.record(
+        labelled_path,
+        stage="labelled_production",
+        rows=len(production),
+        details={**facts, "held_out_for_gate": hold},
+    )
+    path = tables.write_table(window, folder / f"window_{stamp}.csv")
     parent = manifest.latest_for(ref_path)
     version = manifest.record(
         path,
         stage="retrain_window",
         rows=len(window),
-        parents=(parent.version_id,) if parent else (),
+        parents=(*((parent.version_id,) if parent else ()), labelled.version_id),
         details={
             "policy": params.monitoring.retrain_policy,
             "reference_rows": len(reference),
@@ -131,6 +170,7 @@ def prepare(params: Params, log_frame: pd.DataFrame, reason: str) -> RetrainWind
             "held_out_for_gate": hold,
             "label_sources": label_sources(log_frame),
             "reason": reason,
+            "trigger_window": trigger_window,
         },
     )
     gate_version = None
@@ -140,9 +180,9 @@ def prepare(params: Params, log_frame: pd.DataFrame, reason: str) -> RetrainWind
             gate_path,
             stage="gate_window",
             rows=len(gate_window),
-            parents=(),
+            parents=(labelled.version_id,),
             details={"held_out_of": version.version_id, "reason": reason},
         )
-        dvc_add(params.root, gate_path)
-    tracked = dvc_add(params.root, path)
-    return RetrainWindow(path, version, len(window), len(train_part), gate_window, tracked, gate_version)
+    return RetrainWindow(
+        path, version, len(window), len(train_part), gate_window, labelled_path, labelled, gate_version
+    )

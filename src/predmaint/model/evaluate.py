@@ -10,6 +10,7 @@ import pandas as pd
 
 from predmaint import schema
 from predmaint.config import Params
+from predmaint.model.datasets import log_dataset
 from predmaint.model.metrics import metrics, numeric_only, pr_curve_frame
 from predmaint.model.plots import plot_pr_curve
 
@@ -49,11 +50,13 @@ def evaluate_registered(params: Params, alias: str | None = None, version: str |
     proba = model.predict_proba(stream)
     values = metrics(stream[schema.TARGET], proba, model.threshold, params.costs, stream[list(schema.FAILURE_MODES)])
     with mlflow.start_run(run_id=model.run_id):
+        production = params.paths.production_dir.as_posix()
+        log_dataset(stream, name="production days (labelled)", source=production, context="backtest", tags={})
         mlflow.log_metrics(numeric_only(values, "offline_"))
         mlflow.log_figure(
             plot_pr_curve(stream[schema.TARGET], proba, model.threshold, "PR (offline)"),
             "plots/pr_curve_offline.png",
         )
-    payload = {"model": model.name, "version": model.version, **values}
-    write_report(params, "evaluate", payload, pr_curve_frame(stream[schema.TARGET], proba))
-    return payload
+    # the DVC output holds no registry version: it depends on the registry's state, not on the inputs
+    write_report(params, "evaluate", {"model": model.name, **values}, pr_curve_frame(stream[schema.TARGET], proba))
+    return {"model": model.name, "version": model.version, **values}

@@ -16,7 +16,7 @@ import pandas as pd
 
 from predmaint import schema
 from predmaint.config import Params
-from predmaint.model import metrics
+from predmaint.model import datasets, metrics
 from predmaint.model.gate import PromotionDecision, compare, decide, gate_rows
 from predmaint.model.registry import LoadedModel, RegistryError, append_log, client, load_model
 
@@ -107,6 +107,7 @@ def promote(params: Params, window: pd.DataFrame | None = None, source: str | No
         comparison=comparison,
     )
     _record(params, decision)
+    datasets.log_gate_rows(params.mlflow.registered_model, decision, rows, challenger.run_id)
     return decision
 
 
@@ -156,9 +157,9 @@ def _record(params: Params, d: PromotionDecision) -> None:
         c.set_model_version_tag(name, version, "gate_reasons", why[:4900])
         c.set_model_version_tag(name, version, "gate_rows", _rows_text(d)[:4900])
         c.set_model_version_tag(name, version, "gate_at", stamp)
-        c.update_model_version(
-            name, version, description=f"{stamp}: {outcome[version]} as {role} at the gate. {why}"[:4900]
-        )
+        verdict = f"Gate {stamp}: {outcome[version]} as {role} at the gate. {why}"
+        current = c.get_model_version(name, version).description or ""
+        c.update_model_version(name, version, description=datasets.with_verdict(current, verdict))
     metric = d.primary_metric
     append_log(
         params,

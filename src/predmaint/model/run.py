@@ -13,7 +13,7 @@ from sklearn.inspection import permutation_importance
 from predmaint import schema
 from predmaint.config import Params
 from predmaint.config.runtime import disable_telemetry
-from predmaint.model import evaluate, features, plots, registry, tracking
+from predmaint.model import datasets, evaluate, features, plots, registry, tracking
 from predmaint.model.metrics import numeric_only, pr_curve_frame
 from predmaint.model.train import FitSettings, Fitted, TrainResult, fit, production_stream, read_training_data, score
 
@@ -104,27 +104,35 @@ def log_training_run(
     fitted: Fitted,
     stream: pd.DataFrame | None,
     production: dict[str, Any] | None,
+    report: bool = True,
 ) -> TrainResult:
-    """Log everything about one fitted model, register it and move ``challenger`` to it."""
+    """Log everything about one fitted model, register it and move ``challenger`` to it.
+
+    ``report`` writes the DVC metrics of the ``train`` stage (``<metrics_dir>/train.json``): only the
+    pipeline's own training run may, so a retraining never changes a stage output.
+    """
     import mlflow
     import mlflow.sklearn
     from mlflow.models import infer_signature
 
     tracking.setup(params)
-    tags = tracking.lineage_tags(params, source)
+    facts = tracking.lineage_facts(params, source)
+    tags = tracking.lineage_tags(params, source, facts)
+    purpose = datasets.run_purpose(facts)
     metrics = {**{f"validation_{k}": v for k, v in fitted.validation.items()}}
     if production is not None:
         metrics.update({f"production_{k}": v for k, v in production.items()})
     imp = importance(params, fitted)
     example = features.model_input(fitted.holdout.head(5)).astype({c: "float64" for c in schema.NUMERIC_FEATURES})
     name = params.mlflow.registered_model
-    with mlflow.start_run(run_name=params.model.algorithm) as run:
+    with mlflow.start_run(run_name=f"train · {purpose}") as run:
         mlflow.set_tags({**tags, "algorithm": params.model.algorithm, "threshold_source": fitted.threshold_source})
         mlflow.log_params(flat_params(params))
         mlflow.log_metrics(numeric_only(metrics))
         mlflow.log_dict(tracking.model_params(params), "params/model_params.json")
         mlflow.log_dict({str(k): float(v) for k, v in imp.round(6).items()}, "plots/feature_importance.json")
         _log_plots(fitted, stream, production, imp)
+        datasets.log_training_sets(fitted.fit_rows, fitted.holdout, stream, tags, params)
         mlflow.log_text(fitted.holdout.to_csv(index=False, lineterminator="\n"), registry.HOLDOUT_ARTIFACT)
         predictions = pd.DataFrame({schema.UDI: fitted.holdout[schema.UDI], "proba": fitted.holdout_proba})
         mlflow.log_text(
@@ -142,6 +150,7 @@ def log_training_run(
             pyfunc_predict_fn="predict_proba",
         )
         version = str(info.registered_model_version)
+        mlflow.set_tag("mlflow.runName", f"train v{version} · {purpose}")
         metadata = {
             "model_name": name,
             "version": version,
@@ -163,6 +172,8 @@ def log_training_run(
                 "holdout_udi_range": _udi_range(fitted.holdout),
                 "production_rows": 0 if stream is None else len(stream),
             },
+            "data_source": facts["data_source"],
+            "lineage": {k: facts[k] for k in ("chain", "dvc_md5", "gx", "production")},
             "git": {"commit": tags["git_commit"], "dirty": tags["git_dirty"] == "true"},
             "params_hash": tags["params_hash"],
             "params": tracking.model_params(params),
@@ -174,21 +185,21 @@ def log_training_run(
         mlflow.log_dict(metadata, registry.METADATA_FILE)
     path = registry.write_metadata(params, metadata)
     client = registry.client(params)
-    version_tags = {k: tags[k] for k in ("git_commit", "git_dirty", "data_md5", "data_version", "params_hash")}
+    skip = {"data_path"}
+    version_tags = {k: v for k, v in tags.items() if k not in skip}
     for key, value in {
         **version_tags,
         "threshold": str(fitted.threshold),
         "algorithm": params.model.algorithm,
     }.items():
         client.set_model_version_tag(name, version, key, value)
+    client.update_model_version(name, version, description=datasets.training_description(facts, len(frame), tags))
     client.set_registered_model_alias(name, params.mlflow.challenger_alias, version)
-    report = {
-        "model": name,
-        "version": version,
-        "threshold": fitted.threshold,
-        **numeric_only(metrics),
-    }
-    evaluate.write_report(params, "train", report, pr_curve_frame(fitted.holdout[schema.TARGET], fitted.holdout_proba))
+    if report:
+        # no registry version in a DVC output: it depends on the registry's state, not on the inputs
+        payload = {"model": name, "threshold": fitted.threshold, **numeric_only(metrics)}
+        curve = pr_curve_frame(fitted.holdout[schema.TARGET], fitted.holdout_proba)
+        evaluate.write_report(params, "train", payload, curve)
     return TrainResult(version, run.info.run_id, metrics, fitted.threshold, metadata["model_uri"], path)
 
 
@@ -211,4 +222,12 @@ def train(params: Params, data_file: Path | None = None) -> TrainResult:
     fitted = fit(FitSettings.of(params), frame)
     stream = production_stream(params, exclude_udi=frame[schema.UDI])
     production = score(fitted.pipeline, stream, fitted.threshold, params.costs) if stream is not None else None
-    return log_training_run(params, source=source, frame=frame, fitted=fitted, stream=stream, production=production)
+    return log_training_run(
+        params,
+        source=source,
+        frame=frame,
+        fitted=fitted,
+        stream=stream,
+        production=production,
+        report=data_file is None,
+    )

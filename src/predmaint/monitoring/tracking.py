@@ -13,6 +13,7 @@ from pathlib import Path
 
 from predmaint import schema
 from predmaint.config import Params
+from predmaint.data.lineage import Manifest
 from predmaint.monitoring.performance import METRICS
 from predmaint.monitoring.summary import MonitoringSummary
 from predmaint.monitoring.trigger import TriggerDecision
@@ -77,6 +78,8 @@ def log_window(params: Params, summary: MonitoringSummary, decision: TriggerDeci
             trigger_blocked_by=", ".join(decision.blocked_by) or "none",
             trigger_reasons=" | ".join(decision.reasons)[:TAG_LIMIT],
         )
+    manifest = Manifest(params.path(params.paths.manifest), params.root)
+    tags["data_source"] = manifest.source_of(params.path(params.paths.reference))
     flow_run = prefect_flow_run_id()
     if flow_run:
         tags["prefect_flow_run_id"] = flow_run

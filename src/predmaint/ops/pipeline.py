@@ -15,6 +15,7 @@ from pathlib import Path
 import yaml
 
 from predmaint.data.dvc import dvc_env
+from predmaint.model.tracking import FLOW_RUN_ENV
 
 
 class StageError(RuntimeError):
@@ -54,14 +55,22 @@ def _paths(entries: list[str | dict[str, object]]) -> list[str]:
     return [e if isinstance(e, str) else next(iter(e)) for e in entries]
 
 
-def run_stage(root: Path, stage: str, force: bool = False) -> StageRun:
+def run_stage(root: Path, stage: str, force: bool = False, flow_run_id: str | None = None) -> StageRun:
     """Reproduce one stage with DVC (skipped by DVC when its inputs are unchanged).
+
+    Args:
+        root: The project (where dvc.yaml is).
+        stage: The stage name.
+        force: Run it even when DVC finds it up to date.
+        flow_run_id: The Prefect flow run that orchestrates the stage; passed to the stage's process
+            (``PREFECT__FLOW_RUN_ID``) so a model trained there records it. Not a DVC input.
 
     Raises:
         StageError: DVC exited non-zero.
     """
     cmd = ["dvc", "repro", "--single-item", stage] + (["--force"] if force else [])
-    done = subprocess.run(cmd, cwd=root, env=dvc_env(), capture_output=True, text=True, check=False)
+    env = dvc_env() | ({FLOW_RUN_ENV: flow_run_id} if flow_run_id else {})
+    done = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, check=False)
     output = done.stdout + done.stderr
     if done.returncode != 0:
         raise StageError(f"dvc stage {stage!r} failed (exit {done.returncode}):\n{output.strip()}")

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from great_expectations.core.expectation_validation_result import ExpectationSuiteValidationResultSchema
 from great_expectations.core.run_identifier import RunIdentifier
@@ -42,8 +43,16 @@ class DocsBuild:
 def stored_results(params: Params) -> list[Path]:
     """Every stored result file: passing/errored ones and quarantined ones, oldest first by name."""
     passed = sorted(params.path(params.paths.validation_dir).glob("*/*.json"))
+    passed += sorted(params.path(params.paths.retrain_dir).glob("*.json"))  # retraining windows' gate results
     rejected = sorted(params.path(params.paths.quarantine_dir).glob(f"*/{results.RESULT_FILE}"))
     return passed + rejected
+
+
+def _checked_at(summary: dict[str, Any], path: Path) -> datetime:
+    """When the batch was checked: the summary's time, else the result file's (stored results omit it)."""
+    if summary.get("checked_at"):
+        return datetime.fromisoformat(summary["checked_at"])
+    return datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
 
 
 def build_docs(params: Params) -> DocsBuild:
@@ -80,7 +89,7 @@ def build_docs(params: Params) -> DocsBuild:
         gx_result.setdefault("meta", {}).setdefault("run_id", {})["run_name"] = run_name
         key = ValidationResultIdentifier(
             expectation_suite_identifier=ExpectationSuiteIdentifier(name=summary["suite"]),
-            run_id=RunIdentifier(run_name=run_name, run_time=datetime.fromisoformat(summary["checked_at"])),
+            run_id=RunIdentifier(run_name=run_name, run_time=_checked_at(summary, path)),
             batch_identifier=summary["name"],
         )
         ctx.validation_results_store.set(key, schema.load(gx_result))

@@ -146,17 +146,24 @@ def _record(params: Params, path: Path, result_path: Path, result: GateResult) -
         "statistics": s.get("statistics"),
         "warning_counts": s.get("warning_counts"),
         "contract_sha256": s["contract_sha256"],
+        "checked_at": s.get("checked_at"),
+        "validate_seconds": s.get("validate_seconds"),
     }
     manifest.record(result_path, stage="validate", rows=int(s["rows"] or 0), parents=parents, details=details)
 
 
-def validate_file(params: Params, path: Path, suite: str) -> GateResult:
+def validate_file(params: Params, path: Path, suite: str, result_dir: Path | None = None) -> GateResult:
     """The gate for one CSV file: validate, then store the result or quarantine the file.
+
+    The stored result is deterministic (``results.stable``); the time and place of the check go to
+    the manifest row.
 
     Args:
         params: The project parameters.
         path: The CSV batch (BOM or not, CRLF or LF, any column order).
         suite: ``raw`` or ``production``.
+        result_dir: Store the result here instead of ``<paths.validation_dir>/<suite>`` (a folder
+            that no DVC stage owns, for data versions made at run time such as retraining windows).
 
     Returns:
         The passing result, stored at ``result.result_path`` and recorded in the manifest.
@@ -187,7 +194,8 @@ def validate_file(params: Params, path: Path, suite: str) -> GateResult:
     if result.summary["failures"]:
         folder = quarantine(params, path, result)
         raise GateError(f"{format_summary(result.summary)}\nquarantined to {folder}", result)
-    result.result_path = results.write_result(results.result_file(params, suite, path.stem, md5), result)
+    target = results.result_file(params, suite, path.stem, md5, result_dir)
+    result.result_path = results.write_result(target, result, deterministic=True)
     if result.summary["check_errors"]:
         raise CheckError(
             f"CHECK ERROR — the suite is broken, the data was not judged and stays in place.\n"

@@ -1,8 +1,11 @@
 """Gate results on disk and their human-readable summary — no Great Expectations import.
 
-A passing batch's result is stored as ``<paths.validation_dir>/<suite>/<stem>_<md5>.json``: the
-md5 ties the result to the exact bytes that were checked, so a later stage (``split``) can refuse
-data whose current content has no passing result.
+A passing batch's result is stored as ``<paths.validation_dir>/<suite>/<stem>_<md5>.json`` (or in
+another folder, e.g. beside a retraining window): the md5 ties the result to the exact bytes that
+were checked, so a later stage (``split``) can refuse data whose current content has no passing
+result. The stored document is deterministic (:func:`stable`): the same bytes checked against the
+same contract give the same file on any machine, in any folder, at any time, so a DVC output that
+holds it hashes the same everywhere. When and where it was checked goes to the lineage manifest.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from predmaint.data.lineage import file_md5
 
 RESULT_FILE = "validation_result.json"
 REASON_FILE = "REASON.txt"
+VOLATILE_SUMMARY_KEYS: tuple[str, ...] = ("checked_at", "validate_seconds", "source")
+"""Summary keys that depend on the time, the machine or the folder: kept out of stored results."""
 
 
 @dataclass
@@ -79,15 +84,46 @@ def _finite(value: Any) -> Any:
     return value
 
 
-def result_file(params: Params, suite: str, stem: str, md5: str) -> Path:
-    """Where the result for the file ``stem`` with content ``md5`` is stored."""
-    return params.path(params.paths.validation_dir) / suite / f"{stem}_{md5}.json"
+def result_file(params: Params, suite: str, stem: str, md5: str, folder: Path | None = None) -> Path:
+    """Where the result for the file ``stem`` with content ``md5`` is stored.
+
+    Args:
+        params: The project parameters (``paths.validation_dir``).
+        suite: The suite checked.
+        stem: The data file's name without its suffix.
+        md5: The md5 of the checked bytes.
+        folder: Store here instead of ``<paths.validation_dir>/<suite>`` (e.g. beside a retraining window).
+    """
+    base = folder if folder is not None else params.path(params.paths.validation_dir) / suite
+    return base / f"{stem}_{md5}.json"
 
 
-def write_result(path: Path, result: GateResult) -> Path:
-    """Write the summary and GX's result as one JSON document."""
+def stable(result: GateResult) -> dict[str, Any]:
+    """The result as a deterministic document: no clock times, absolute paths or random ids.
+
+    Drops :data:`VOLATILE_SUMMARY_KEYS` from the summary, GX's ``batch_markers.ge_load_time`` and the
+    per-process random ``id`` of each expectation; everything that judges the data stays.
+    """
+    summary = {k: v for k, v in result.summary.items() if k not in VOLATILE_SUMMARY_KEYS}
+    gx = to_jsonable(result.gx_result) if result.gx_result is not None else None
+    if isinstance(gx, dict):
+        markers = gx.get("meta", {}).get("batch_markers", {})
+        markers.pop("ge_load_time", None)
+        for item in gx.get("results", []):
+            item.get("expectation_config", {}).pop("id", None)
+    return {"summary": summary, "gx_result": gx}
+
+
+def write_result(path: Path, result: GateResult, *, deterministic: bool = False) -> Path:
+    """Write the summary and GX's result as one JSON document.
+
+    Args:
+        path: The file to write.
+        result: The gate's result.
+        deterministic: Store :func:`stable` (for results that are data versions) instead of everything.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    payload = {"summary": result.summary, "gx_result": result.gx_result}
+    payload = stable(result) if deterministic else {"summary": result.summary, "gx_result": result.gx_result}
     path.write_text(json.dumps(to_jsonable(payload), indent=2, sort_keys=True) + "\n", encoding="utf-8")
     return path
 

@@ -1,0 +1,183 @@
+"""Provenance you can trust (issue 15): a clean tree after `make demo`, data versions that survive
+`dvc repro`, lineage from raw data to model version, and what MLflow shows.
+
+One `make demo` on the real data, in a fresh clone at an unusual path, is shared by the tests of
+this module (its time is printed in the terminal summary). A second test runs the DVC pipeline in
+two clones at paths of different lengths and compares their ``dvc.lock``.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from predmaint.config import Params, load_params
+from predmaint.data.lineage import Manifest, file_md5
+from tests.conftest import HAVE_REAL_DATA, REAL_DATA, clone_project, report_timing, subprocess_env
+from tests.integration.serving_env import free_port
+
+pytestmark = pytest.mark.slow
+
+
+def _run(cmd: list[str], cwd: Path, env: dict[str, str], timeout: int = 1800) -> str:
+    done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False)
+    assert done.returncode == 0, (
+        f"{' '.join(cmd)} failed ({done.returncode}):\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}"
+    )
+    return done.stdout + done.stderr
+
+
+def _clone_env(**extra: str) -> dict[str, str]:
+    env = subprocess_env(**extra)
+    env.pop("PREFECT_API_DATABASE_CONNECTION_URL", None)  # the clone's Prefect state stays in the clone
+    env.pop("PREFECT_HOME", None)
+    return env
+
+
+@dataclass
+class DemoRun:
+    """What one `make demo` left behind, read before and after a later `dvc repro`."""
+
+    params: Params
+    seconds: float
+    porcelain: str
+    dvc_status: str
+    manifest_before: dict[str, str]
+    repro_output: str = ""
+    porcelain_after_repro: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _latest_md5(params: Params) -> dict[str, str]:
+    latest: dict[str, str] = {}
+    for version in Manifest(params.path(params.paths.manifest), params.root).read():
+        latest[version.path] = version.md5
+    return latest
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
+    if not HAVE_REAL_DATA:
+        pytest.skip(f"the committed dvc.lock is built from the real data; not found at {REAL_DATA}")
+    unusual = tmp_path_factory.mktemp("prov") / "a.folder-with_unusual.name" / "and-a-much-longer-path-than-usual"
+    root = clone_project(unusual / "predmaint", keep_lock=True)
+    # `make demo` runs `make setup` first: the clone gets its own .venv (uv sync from the uv cache). Never link
+    # the repo's venv here: the sync would re-point its editable install at the clone.
+    env = _clone_env(PREDMAINT_DATA_PATH=str(REAL_DATA), PREDMAINT_API_PORT=str(free_port()))
+    started = time.monotonic()
+    _run(["make", "demo"], root, env)
+    seconds = time.monotonic() - started
+    report_timing(f"make demo in a fresh clone (real data): {seconds:.0f} s")
+    params = load_params(root / "params.yaml", environ={})
+    run = DemoRun(
+        params=params,
+        seconds=seconds,
+        porcelain=_run(["git", "status", "--porcelain"], root, env),
+        dvc_status=_run(["dvc", "status"], root, env),
+        manifest_before=_latest_md5(params),
+    )
+    run.repro_output = _run(["dvc", "repro"], root, env)
+    run.porcelain_after_repro = _run(["git", "status", "--porcelain"], root, env)
+    return run
+
+
+def _versions(params: Params) -> list[Any]:
+    from predmaint.model.registry import client
+
+    return list(client(params).search_model_versions(f"name='{params.mlflow.registered_model}'"))
+
+
+def test_demo_leaves_a_clean_git_tree_and_dvc_status(demo: DemoRun) -> None:
+    assert demo.porcelain == "", f"`make demo` changed tracked files or left untracked ones:\n{demo.porcelain}"
+    assert "up to date" in demo.dvc_status.lower() or not demo.dvc_status.strip(), demo.dvc_status
+    assert "Running stage" not in demo.repro_output, "dvc repro after the demo re-ran a stage"
+    assert demo.porcelain_after_repro == ""
+
+
+def test_every_version_records_a_clean_tree(demo: DemoRun) -> None:
+    params = demo.params
+    versions = _versions(params)
+    assert len(versions) >= 2, "the demo registers the first model and a retrained one"
+    for v in versions:
+        assert v.tags["git_dirty"] == "false", (v.version, v.tags)
+        meta = json.loads(
+            (
+                params.path(params.paths.models_dir)
+                / params.mlflow.registered_model
+                / f"v{v.version}"
+                / "metadata.json"
+            ).read_text()
+        )
+        assert meta["git"]["dirty"] is False
+    rows = Manifest(params.path(params.paths.manifest), params.root).read()
+    assert rows and not [r.version_id for r in rows if r.git_dirty]
+
+
+def test_dvc_repro_after_the_demo_keeps_every_manifest_file(demo: DemoRun) -> None:
+    params = demo.params
+    for path, md5 in demo.manifest_before.items():
+        target = params.path(Path(path))
+        assert target.is_file(), f"{path} (in the manifest) is gone after dvc repro"
+        assert file_md5(target) == md5, f"{path} changed after dvc repro"
+    retrain = [p for p in demo.manifest_before if p.startswith(params.paths.retrain_dir.as_posix())]
+    assert {Path(p).suffix for p in retrain} == {".csv", ".json"}, retrain  # window, labelled rows, gate result
+    remote = params.path(params.paths.dvc_remote)
+    for path in retrain:
+        md5 = demo.manifest_before[path]
+        assert (remote / "files" / "md5" / md5[:2] / md5[2:]).is_file(), f"{path} was not pushed to the DVC remote"
+
+
+def test_lineage_reaches_the_raw_data_and_the_production_rows(demo: DemoRun) -> None:
+    params = demo.params
+    env = _clone_env()
+    for v in _versions(params):
+        tags = v.tags
+        assert tags["data_source"] == f"path:{REAL_DATA}", tags
+        assert tags["prefect_flow_run_id"] and tags["params_hash"] and tags["gx_validation"], tags
+        assert json.loads(tags["dvc_md5"]), tags
+    out = _run(["predmaint", "lineage", "--model", "2"], params.root, env)
+    for fact in ("v1_ingest", "labelled_production", "prediction_log_sha256=", "feedback_rows=", "trigger_window=day_"):
+        assert fact in out, f"{fact!r} missing from the lineage:\n{out}"
+    assert f"path:{REAL_DATA}" in out
+
+
+def test_mlflow_shows_datasets_views_names_and_descriptions(demo: DemoRun) -> None:
+    from predmaint.model.registry import client
+
+    params = demo.params
+    c = client(params)
+    names = {e.name: e for e in c.search_experiments()}
+    assert "Default" not in names, "the empty Default experiment is left beside the project's"
+    for name in (params.mlflow.experiment, params.mlflow.monitoring_experiment):
+        assert names[name].tags.get("mlflow.experimentKind") == "custom_model_development", name
+    for v in _versions(params):
+        run = c.get_run(v.run_id)
+        assert run.info.run_name.startswith(f"train v{v.version} · "), run.info.run_name
+        contexts = {next(t.value for t in d.tags if t.key == "mlflow.data.context") for d in run.inputs.dataset_inputs}
+        assert {"training", "validation", "backtest", "gate"} <= contexts, (v.version, contexts)
+        for d in run.inputs.dataset_inputs:
+            assert d.dataset.digest and d.dataset.source, d.dataset
+        assert "gate" in (c.get_model_version(params.mlflow.registered_model, v.version).description or "").lower()
+    retrained = c.get_run(sorted(_versions(params), key=lambda v: int(v.version))[-1].run_id)
+    assert "retrain" in retrained.info.run_name and "day_" in retrained.info.run_name
+
+
+def test_pipeline_outputs_are_identical_in_two_clones_at_paths_of_different_lengths(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    data = (
+        {"PREDMAINT_DATA_PATH": str(REAL_DATA)} if HAVE_REAL_DATA else {"PREDMAINT_DATA__SOURCE_ORDER": "[simulator]"}
+    )
+    env = _clone_env(**data, PREDMAINT_MODEL__RANDOM_FOREST__N_ESTIMATORS="20")
+    locks = []
+    for folder in ("a", "b" * 40 + "/" + "c" * 40):
+        root = clone_project(tmp_path_factory.mktemp("lock") / folder / "predmaint")
+        _run(["dvc", "repro"], root, env)
+        locks.append((root / "dvc.lock").read_text())
+    assert locks[0] == locks[1]
