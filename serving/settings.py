@@ -11,10 +11,11 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from predmaint import schema
 from predmaint.config import PARAMS_ENV, Params, ServingParams, load_params
+from predmaint.service.process import INSTANCE_ENV, new_instance_id
 
 MIN_TOKEN_LENGTH = 16
 
@@ -29,6 +30,8 @@ class Settings(BaseModel):
         integer_columns: AI4I columns the contract types as integers (whole numbers required).
         process_above_air: Enforce the contract's blocking rule "process temperature above air".
         admin_token: Bearer token of ``POST /admin/reload``; None disables the endpoint.
+        instance_id: Reported by ``/ready`` so that whoever started this process can tell it from
+            another server on the same port (``$PREDMAINT_INSTANCE_ID``; random when unset).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -39,6 +42,7 @@ class Settings(BaseModel):
     integer_columns: tuple[str, ...] = ()
     process_above_air: bool = False
     admin_token: SecretStr | None = None
+    instance_id: str = Field(default_factory=new_instance_id)
 
     @model_validator(mode="after")
     def _check(self) -> Settings:
@@ -52,7 +56,11 @@ class Settings(BaseModel):
             raise ValueError("the data contract lists no product types")
         token = self.admin_token.get_secret_value() if self.admin_token else None
         if token is not None and len(token) < MIN_TOKEN_LENGTH:
-            raise ValueError(f"${self.params.serving.admin_token_env} is shorter than {MIN_TOKEN_LENGTH} characters")
+            raise ValueError(
+                f"${self.params.serving.admin_token_env} is shorter than {MIN_TOKEN_LENGTH} characters; "
+                f"set a longer secret (e.g. `python -c 'import secrets; print(secrets.token_urlsafe(24))'`) "
+                "or unset it to disable POST /admin/reload"
+            )
         return self
 
     @property
@@ -102,6 +110,7 @@ class Settings(BaseModel):
             ),
             process_above_air=bool(rule and rule.blocking),
             admin_token=SecretStr(token) if token else None,
+            instance_id=env.get(INSTANCE_ENV) or new_instance_id(),
         )
 
     @classmethod

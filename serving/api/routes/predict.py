@@ -23,7 +23,16 @@ from predmaint import schema
 from predmaint.service.predlog import new_request_id
 from predmaint.service.scoring import ModelNotReadyError, PredictionLogError
 from serving.api.validation import read_body
-from serving.examples import EXAMPLE_AI4I, EXAMPLE_PREDICTION, EXAMPLE_READING, EXAMPLE_RISKY
+from serving.examples import (
+    EXAMPLE_AI4I,
+    EXAMPLE_INVALID_READING,
+    EXAMPLE_NOT_READY,
+    EXAMPLE_PREDICTION,
+    EXAMPLE_READING,
+    EXAMPLE_RISKY,
+    EXAMPLE_TOO_LARGE,
+    EXAMPLE_VALIDATION_ERROR,
+)
 from serving.schemas import Message, Prediction, ValidationErrorResponse
 from serving.service import Service
 
@@ -101,6 +110,10 @@ def _request_body(reading: type[BaseModel], max_batch: int) -> dict[str, Any]:
                     "single": {"summary": "One reading", "value": EXAMPLE_READING},
                     "batch": {"summary": "A batch of readings", "value": [EXAMPLE_READING, EXAMPLE_RISKY]},
                     "ai4i_names": {"summary": "Original AI4I column names", "value": EXAMPLE_AI4I},
+                    "invalid": {
+                        "summary": "Torque above the contract (answered 422)",
+                        "value": EXAMPLE_INVALID_READING,
+                    },
                 },
             }
         },
@@ -131,9 +144,9 @@ def document(spec: dict[str, Any], reading: type[BaseModel], max_batch: int) -> 
                     {"oneOf": [prediction, {"type": "array", "items": prediction}]},
                     EXAMPLE_PREDICTION,
                 ),
-                "413": answer("Body larger than serving.max_body_bytes.", message),
-                "422": answer("Invalid reading(s); every problem is named.", invalid),
-                "503": answer("No model loaded yet, or the prediction log is unavailable.", message),
+                "413": answer("Body larger than serving.max_body_bytes.", message, EXAMPLE_TOO_LARGE),
+                "422": answer("Invalid reading(s); every problem is named.", invalid, EXAMPLE_VALIDATION_ERROR),
+                "503": answer("No model loaded yet, or the prediction log is unavailable.", message, EXAMPLE_NOT_READY),
             },
         }
     }
