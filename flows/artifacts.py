@@ -1,0 +1,69 @@
+"""What the flows publish to Prefect: readable run names and tags, decision tables with links.
+
+Numbers are formatted for people (``0.031``, ``57,100``, ``+4.2 %``), each decision is a table
+artifact whose description carries the verdict, its reasons and links to the Evidently reports,
+the monitoring dashboard and the MLflow run (at the UI ports in params.yaml, which ``predmaint ui``
+uses when they are free).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from prefect.artifacts import create_table_artifact
+
+from predmaint.config import Params
+
+
+def fmt(value: Any, digits: int = 3) -> str:
+    """A number for people: thousands separators, ``digits`` significant decimals, ``n/a`` for None/NaN."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, int) or (float(value).is_integer() and abs(value) >= 1):
+        return f"{value:,.0f}"
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    return f"{value:.{digits}g}" if abs(value) < 1 else f"{value:,.{digits}f}".rstrip("0").rstrip(".")
+
+
+def change(new: Any, old: Any) -> str:
+    """Relative change of ``new`` over ``old`` as ``+4.2 %`` (``n/a`` when unknown)."""
+    if not isinstance(new, int | float) or not isinstance(old, int | float) or old == 0:
+        return "n/a"
+    return f"{(new - old) / abs(old) * 100:+.1f} %"
+
+
+def mlflow_run_url(params: Params, run_id: str, experiment_id: str | None = None) -> str:
+    """The MLflow UI page of a run (the UI on ``orchestration.mlflow_port``)."""
+    base = f"http://{params.serving.host}:{params.orchestration.mlflow_port}"
+    return f"{base}/#/experiments/{experiment_id}/runs/{run_id}" if experiment_id else f"{base}/#/runs/{run_id}"
+
+
+def file_link(path: str | Path, label: str | None = None) -> str:
+    """A markdown link to a local file."""
+    p = Path(path)
+    return f"[{label or p.name}]({p.resolve().as_uri()})"
+
+
+def label_run(name: str, tags: Iterable[str]) -> None:
+    """Rename the current flow run and add ``tags`` (no-op outside a flow run)."""
+    from prefect.client.orchestration import get_client
+    from prefect.runtime import flow_run
+
+    run_id = flow_run.id
+    if not run_id:
+        return
+    with get_client(sync_client=True) as client:
+        current = client.read_flow_run(run_id)
+        merged = sorted({*(current.tags or []), *tags})
+        client.update_flow_run(run_id, name=name, tags=merged)
+
+
+def publish_table(key: str, rows: Sequence[Mapping[str, Any]], description: str) -> None:
+    """A Prefect table artifact (``key``: lowercase letters, digits and dashes)."""
+    create_table_artifact(table=[dict(r) for r in rows], key=key, description=description)
