@@ -30,10 +30,11 @@ $(VENV)/.synced: uv.lock pyproject.toml
 
 setup: $(VENV)/.synced ## Create .venv with uv, exactly from uv.lock
 
-lint: setup ## ruff + mypy
+lint: setup ## ruff, mypy and the import-linter contracts
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 format: setup ## Apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .

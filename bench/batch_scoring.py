@@ -26,8 +26,8 @@ sys.path.insert(0, str(REPO))
 
 
 def _project(root: Path) -> Any:
-    from predmaint.registry import promote
-    from predmaint.train import train
+    from predmaint.model.registry import promote
+    from predmaint.model.run import train
     from tests.conftest import make_project
     from tests.model.conftest import prepare_data
 
@@ -51,7 +51,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     args = parser.parse_args()
 
-    from predmaint.runtime import disable_telemetry
+    from predmaint.config.runtime import disable_telemetry
 
     disable_telemetry()
     tmp = Path(tempfile.mkdtemp(prefix="predmaint-bench-batch-"))
@@ -64,8 +64,8 @@ def main() -> None:
         from prefect import get_client
 
         from flows.batch_scoring import batch_scoring
-        from predmaint import batch
-        from predmaint.simulate import simulate
+        from predmaint.data.simulate import simulate
+        from predmaint.model import batch
 
         params = _project(tmp / "proj")
         params_path = str(params.root / "params.yaml")

@@ -24,9 +24,9 @@ import pandas as pd
 
 from predmaint import physics, schema
 from predmaint.config import Params, load_params
+from predmaint.config.runtime import disable_telemetry
+from predmaint.data.simulate import simulate
 from predmaint.monitoring import decide_and_record, monitor_window
-from predmaint.runtime import disable_telemetry
-from predmaint.simulate import simulate
 
 BASELINE = {"recall": 0.9, "precision": 0.5, "f1": 0.64, "expected_cost_per_1000": 3.0e4, "error_rate": 0.033}
 

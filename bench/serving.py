@@ -63,8 +63,8 @@ def bootstrap(root: Path) -> Path:
     from mlflow import MlflowClient
 
     from predmaint.config import load_params
-    from predmaint.simulate import simulate
-    from predmaint.train import train
+    from predmaint.data.simulate import simulate
+    from predmaint.model.run import train
 
     repo = load_params(REPO / "params.yaml", environ={})
     raw = yaml.safe_load((REPO / "params.yaml").read_text())
@@ -164,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     params_file = bootstrap(args.bootstrap) if args.bootstrap else args.params.resolve()
 
     from predmaint.config import load_params
-    from predmaint.registry import resolve
+    from predmaint.model.registry import resolve
 
     params = load_params(params_file, environ={})
     version = str(resolve(params).version)

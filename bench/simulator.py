@@ -12,8 +12,8 @@ import platform
 import time
 
 from predmaint.config import load_params
-from predmaint.runtime import disable_telemetry
-from predmaint.simulate import simulate
+from predmaint.config.runtime import disable_telemetry
+from predmaint.data.simulate import simulate
 
 
 def main() -> None:

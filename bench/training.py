@@ -37,8 +37,9 @@ def _row(name: str, m: dict[str, Any], threshold: float, seconds: float) -> str:
 
 def main() -> None:
     """Print the per-algorithm quality table and the training-time table."""
-    from predmaint.runtime import disable_telemetry
-    from predmaint.train import fit, production_stream, read_training_data, score, train
+    from predmaint.config.runtime import disable_telemetry
+    from predmaint.model.run import train
+    from predmaint.model.train import fit, production_stream, read_training_data, score
     from tests.model.conftest import prepare_data
 
     disable_telemetry()

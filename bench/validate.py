@@ -23,7 +23,7 @@ import yaml
 
 from predmaint import schema
 from predmaint.config import Params, load_params
-from predmaint.runtime import disable_telemetry
+from predmaint.config.runtime import disable_telemetry
 
 
 def _project(params: Params, root: Path) -> Params:
@@ -42,7 +42,7 @@ def _source(params: Params, rows: int) -> tuple[pd.DataFrame, str]:
         frame = pd.read_csv(csv, encoding="utf-8-sig")
         if rows <= len(frame):
             return frame.iloc[:rows], "real AI4I"
-    from predmaint.simulate import simulate
+    from predmaint.data.simulate import simulate
 
     return simulate(params, rows=rows), "simulator"
 

@@ -5,7 +5,7 @@ thread pool or, with ``task_runner="dask"``, on a Dask cluster (``dask_address``
 local cluster sized by params.yaml). At most ``orchestration.batch_max_concurrency`` chunks are in
 flight, so memory stays bounded whatever the file size. The champion version is fixed before the
 first chunk, so a promotion during the run cannot mix two models in one output. The logic lives in
-:mod:`predmaint.batch`; Dask workers need the project installed (the same image/venv).
+:mod:`predmaint.model.batch`; Dask workers need the project installed (the same image/venv).
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from prefect.futures import PrefectFuture
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
 from flows.common import project_params
-from predmaint import batch
 from predmaint.config import Params
+from predmaint.model import batch
 
 RunnerKind = Literal["thread", "dask"]
 

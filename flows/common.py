@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from predmaint.config import Params, load_params
-from predmaint.runtime import disable_telemetry, ensure_prefect_home
+from predmaint.config.runtime import disable_telemetry, ensure_prefect_home
 
 
 def project_params(params_path: str | None = None) -> Params:

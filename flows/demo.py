@@ -108,7 +108,7 @@ def reset_serving_state(params: Params) -> None:
 def run_day(params: Params, client: httpx.Client, name: str, frames: tuple[Any, Any]) -> DayRow:
     """Replay one day, monitor it, and follow a retraining through to the served version."""
     from flows.monitoring import monitoring
-    from predmaint.replay import replay_frame
+    from predmaint.ops.replay import replay_frame
 
     before = served_version(client)
     day = replay_frame(
@@ -187,8 +187,8 @@ def run_lifecycle(params_path: str | None = None, drift: bool = True) -> tuple[P
         The params and one summary row per replayed day.
     """
     from flows.training import training_pipeline
-    from predmaint.replay import drift_day, production_day
-    from predmaint.split import production_days
+    from predmaint.data.split import production_days
+    from predmaint.ops.replay import drift_day, production_day
 
     params = project_params(params_path)
     say(f"project {params.root}; MLflow {params.tracking_uri}; Prefect ephemeral API")

@@ -15,15 +15,15 @@ from flows.common import project_params
 from predmaint.config import Params
 
 if TYPE_CHECKING:
-    from predmaint.promotion import PromotionDecision
-    from predmaint.retrain import RetrainWindow
-    from predmaint.train import TrainResult
+    from predmaint.data.retrain import RetrainWindow
+    from predmaint.model.gate import PromotionDecision
+    from predmaint.model.train import TrainResult
 
 
 @task(name="build-retraining-window")
 def build_window(params: Params, reason: str) -> RetrainWindow:
     """Reference + labelled production rows as a new DVC-tracked data version."""
-    from predmaint.retrain import prepare
+    from predmaint.data.retrain import prepare
     from predmaint.service.predlog import read_window
 
     log_frame = read_window(params.path(params.paths.prediction_log))
@@ -42,7 +42,7 @@ def data_gate(params: Params, window: RetrainWindow) -> dict[str, Any]:
 @task(name="train-challenger", retries=1, retry_delay_seconds=5)
 def train_challenger(params: Params, window: RetrainWindow) -> TrainResult:
     """Fit on the window, log to MLflow, register a version with alias ``challenger``."""
-    from predmaint.train import train
+    from predmaint.model.run import train
 
     return train(params, data_file=window.path)
 
@@ -50,7 +50,7 @@ def train_challenger(params: Params, window: RetrainWindow) -> TrainResult:
 @task(name="promotion-gate")
 def promotion_gate(params: Params, window: RetrainWindow) -> PromotionDecision:
     """Champion vs challenger on the same rows: pinned holdout + the held-out recent window."""
-    from predmaint.registry import promote
+    from predmaint.model.registry import promote
 
     return promote(params, window=window.gate_window)
 

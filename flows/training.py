@@ -1,6 +1,6 @@
 """`training-pipeline`: the DVC stages in order as Prefect tasks, then the promotion gate.
 
-The stages are not listed here: they come from dvc.yaml (``predmaint.pipeline.stage_order``), and
+The stages are not listed here: they come from dvc.yaml (``predmaint.ops.pipeline.stage_order``), and
 each task runs ``dvc repro --single-item <stage>`` so DVC skips what is up to date.
 """
 
@@ -14,7 +14,7 @@ from prefect import flow, get_run_logger, task
 
 from flows.common import project_params
 from predmaint.config import Params
-from predmaint.pipeline import run_stage, stage_order
+from predmaint.ops.pipeline import run_stage, stage_order
 
 
 @task(name="dvc-stage", task_run_name="dvc-{stage}")
@@ -28,7 +28,7 @@ def dvc_stage(params: Params, stage: str, force: bool = False) -> bool:
 @task(name="promotion-gate")
 def promotion_gate(params: Params) -> dict[str, Any]:
     """Champion vs challenger on the same data; promote only if the gate passes."""
-    from predmaint.registry import promote
+    from predmaint.model.registry import promote
 
     decision = promote(params)
     get_run_logger().info("promotion: %s", decision.summary)

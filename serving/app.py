@@ -18,7 +18,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from predmaint.runtime import disable_telemetry
+from predmaint.config.runtime import disable_telemetry
 from serving.api.routes import admin, docs, feedback, health, metrics, model, predict
 from serving.api.validation import BodyValidationError, validation_items
 from serving.metrics import MetricsMiddleware

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from predmaint.config import Params, load_params
-from predmaint.runtime import disable_telemetry
+from predmaint.config.runtime import disable_telemetry
 
 REPO = Path(__file__).resolve().parents[1]
 _env_data = os.environ.get("PREDMAINT_DATA_PATH")

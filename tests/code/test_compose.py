@@ -24,7 +24,7 @@ from typer.testing import CliRunner
 
 from predmaint.cli import app
 from predmaint.config import Params, load_params
-from predmaint.runtime import TELEMETRY_OPT_OUTS
+from predmaint.config.runtime import TELEMETRY_OPT_OUTS
 from tests.conftest import REPO
 
 COMPOSE = REPO / "docker-compose.yml"

@@ -185,7 +185,7 @@ def test_checker_reports_each_kind_of_problem(reference: Reference, tmp_path: Pa
             "See [ok](there.md#part), [web](https://example.org), [gone](missing.md) and [top](#top).",
             "Run `predmaint train`, `.venv/bin/predmaint --params p.yaml promote` and `make demo`.",
             "Then `predmaint stack up`, `predmaint teleport`, `predmaint stack explode` and `make deploy`.",
-            "Code in `src/predmaint/config.py` and `src/predmaint/nowhere.py`; data in `data/raw/x.csv`.",
+            "Code in `src/predmaint/physics.py` and `src/predmaint/nowhere.py`; data in `data/raw/x.csv`.",
             "```bash",
             "PREFECT_HOME=.run/prefect predmaint demo && .venv/bin/predmaint frobnicate",
             "from predmaint import config  # not a command",

@@ -43,7 +43,7 @@ def test_quiet_reading_has_no_modes(sim_params: Params) -> None:
 
 
 def test_violations_match_the_physics_rules(sim_params: Params) -> None:
-    from predmaint.simulate import simulate
+    from predmaint.data.simulate import simulate
 
     frame = simulate(sim_params, rows=3000)
     numeric = frame[list(schema.NUMERIC_FEATURES)].to_numpy(dtype=float)

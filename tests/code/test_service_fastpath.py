@@ -6,13 +6,14 @@ import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
 from sklearn.pipeline import Pipeline
 
-from predmaint import features, schema
+from predmaint import schema
 from predmaint.config import Params
+from predmaint.model import features
 from predmaint.service.fastpath import ForestSum, accelerate
 
 
 def _fit(params: Params, clf: object) -> tuple[Pipeline, object]:
-    from predmaint.simulate import simulate
+    from predmaint.data.simulate import simulate
 
     frame = simulate(params, rows=3000)
     pipe = Pipeline([*features.build_preprocessor(params.physics), ("clf", clf)])

@@ -8,11 +8,12 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from predmaint import data, schema
+from predmaint import schema
 from predmaint.cli import app
 from predmaint.config import ConfigError, load_params
-from predmaint.lineage import Manifest
-from predmaint.simulate import get_scenario, product_types, temperature_walks, tool_wear
+from predmaint.data import tables
+from predmaint.data.lineage import Manifest
+from predmaint.data.simulate import get_scenario, product_types, temperature_walks, tool_wear
 from tests.conftest import make_project, write_params
 
 
@@ -78,7 +79,7 @@ def test_cli_simulate_writes_and_records(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     target = params.path(params.paths.simulated_dir) / "heat_wave_seed5_700rows.csv"
-    frame = data.read_table(target)
+    frame = tables.read_table(target)
     assert len(frame) == 700 and list(frame.columns) == list(schema.ALL_COLUMNS)
     version = Manifest(params.path(params.paths.manifest), params.root).latest_for(target)
     assert version is not None and version.stage == "simulate" and version.rows == 700

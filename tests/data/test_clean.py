@@ -8,8 +8,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from predmaint import data, schema
-from predmaint.clean import (
+from predmaint import schema
+
+from predmaint.data import tables
+from predmaint.data.clean import (
     FAILURE_WITHOUT_FLAG,
     FLAG_WITHOUT_FAILURE,
     REASON_COLUMN,
@@ -18,10 +20,10 @@ from predmaint.clean import (
     clean_frame,
 )
 from predmaint.config import Params
-from predmaint.ingest import ingest
-from predmaint.lineage import Manifest, file_md5
+from predmaint.data.ingest import ingest
+from predmaint.data.lineage import Manifest, file_md5
 from predmaint.quality.gate import validate_file
-from predmaint.split import split
+from predmaint.ops.stages import split
 from tests.conftest import make_project, needs_real_data
 
 
@@ -55,7 +57,7 @@ def test_clean_refuses_input_without_a_recorded_version(tmp_path: Path) -> None:
     params = make_project(tmp_path / "proj")
     with pytest.raises(CleanError, match="predmaint split"):
         clean(params)
-    data.write_table(_frame(), params.path(params.paths.reference_raw))
+    tables.write_table(_frame(), params.path(params.paths.reference_raw))
     with pytest.raises(CleanError, match="no recorded version"):
         clean(params)
 
@@ -82,7 +84,7 @@ def test_chain_on_simulated_data_records_the_cleaned_version(tmp_path: Path, pol
     assert version is not None and version.stage == "clean"
     assert [v.stage for v in manifest.chain(version.version_id)] == ["clean", "split", "ingest"]
     assert version.details["policy"] == {"inconsistent_labels": policy}
-    assert version.rows == len(data.read_table(ref)) == version.details["output_rows"]
+    assert version.rows == len(tables.read_table(ref)) == version.details["output_rows"]
     assert (ref.parent / params.clean.excluded_rows_file).is_file()
 
 

@@ -10,10 +10,10 @@ import pytest
 
 from predmaint import schema
 from predmaint.config import Params, load_params
-from predmaint.data import read_table
-from predmaint.ingest import IngestError, ingest
-from predmaint.lineage import Manifest, file_md5
-from predmaint.split import chronological_split, load_day, production_days, split
+from predmaint.data.tables import read_table
+from predmaint.data.ingest import IngestError, ingest
+from predmaint.data.lineage import Manifest, file_md5
+from predmaint.data.split import chronological_split, load_day, production_days, split
 from tests.conftest import REAL_DATA, make_project, needs_real_data
 
 
@@ -138,7 +138,7 @@ def test_ingest_from_the_upstream_zip_records_its_hashes(tmp_path: Path) -> None
     import threading
     import zipfile
 
-    from predmaint.simulate import simulate
+    from predmaint.data.simulate import simulate
 
     params = make_project(tmp_path / "proj", data={"source_order": ["simulator"]})
     payload = simulate(params, rows=1200).to_csv(index=False, lineterminator="\r\n").encode()

@@ -9,11 +9,11 @@ import pytest
 
 from predmaint import schema
 from predmaint.config import Params
-from predmaint.data import SchemaError
+from predmaint.data.tables import SchemaError
 from predmaint.monitoring.report import DriftSettings, drift_report, drift_summary
 from predmaint.monitoring.summary import summarise
 from predmaint.monitoring.window import check_frame, sample_rows
-from predmaint.simulate import simulate
+from predmaint.data.simulate import simulate
 from tests.conftest import REAL_DATA, make_project, needs_real_data
 
 BASELINE = {"recall": 0.9, "error_rate": 0.03, "threshold": 0.5}

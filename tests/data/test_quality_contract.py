@@ -25,7 +25,7 @@ LIGHT_MODULES = [
     "predmaint.quality.contract",
     "predmaint.quality.results",
     "predmaint.quality.gate",
-    "predmaint.split",
+    "predmaint.data.split",
     "predmaint.cli",
 ]
 

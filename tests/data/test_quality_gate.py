@@ -13,7 +13,7 @@ import pytest
 
 from predmaint import schema
 from predmaint.config import Params
-from predmaint.lineage import Manifest, file_md5
+from predmaint.data.lineage import Manifest, file_md5
 from predmaint.quality import gate, suites
 from predmaint.quality.gate import CheckError, GateError, validate_file, validate_frame
 from predmaint.quality.results import RESULT_FILE, read_result
@@ -28,7 +28,7 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
     """A clean labelled batch: the first rows of the real data, or the simulator's."""
     if HAVE_REAL_DATA:
         return pd.read_csv(REAL_DATA, encoding="utf-8-sig").iloc[:BASE_ROWS]
-    from predmaint.simulate import simulate
+    from predmaint.data.simulate import simulate
 
     return simulate(make_project(tmp_path_factory.mktemp("sim")), rows=BASE_ROWS)
 

@@ -11,12 +11,13 @@ from typer.testing import CliRunner
 
 from predmaint.cli import app
 from predmaint.config import Params
-from predmaint.ingest import ingest
-from predmaint.lineage import file_md5
+from predmaint.data.ingest import ingest
+from predmaint.data.lineage import file_md5
 from predmaint.quality.docs import build_docs
 from predmaint.quality.gate import GateError, validate_file, validate_production_day
 from predmaint.quality.results import RESULT_FILE
-from predmaint.split import production_days, split
+from predmaint.data.split import production_days
+from predmaint.ops.stages import split
 from tests.conftest import make_project
 
 

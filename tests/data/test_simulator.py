@@ -14,11 +14,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from predmaint import data, physics, schema
+from predmaint import physics, schema
+
+from predmaint.data import tables
 from predmaint.config import Params, load_params
-from predmaint.ingest import ingest
-from predmaint.lineage import Manifest
-from predmaint.simulate import simulate
+from predmaint.data.ingest import ingest
+from predmaint.data.lineage import Manifest
+from predmaint.data.simulate import simulate
 from tests.conftest import REAL_DATA, REPO, make_project, needs_real_data
 
 SIM_ROWS = 200_000
@@ -59,7 +61,7 @@ def big(params: Params) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def real() -> pd.DataFrame:
-    return data.read_table(REAL_DATA)
+    return tables.read_table(REAL_DATA)
 
 
 def readings(frame: pd.DataFrame) -> dict[str, Any]:
@@ -295,5 +297,5 @@ def test_ingest_falls_back_to_simulator_with_banner(
         params.path(params.paths.raw_file)
     )
     assert recorded is not None and recorded.details["source"] == "simulator" and recorded.rows == 3000
-    raw = data.read_table(params.path(params.paths.raw_file))
+    raw = tables.read_table(params.path(params.paths.raw_file))
     pd.testing.assert_frame_equal(raw, simulate(params, rows=3000))

@@ -31,13 +31,13 @@ ADMIN_TOKEN = "test-admin-token-0123456789"
 
 
 def _train_champion(cache: Path) -> None:
-    from predmaint.train import train
+    from predmaint.model.run import train
 
     params = make_project(cache, data={"source_order": ["simulator"]}, model={"random_forest": SMALL_FOREST})
     if HAVE_REAL_DATA:
         frame = pd.read_csv(REAL_DATA, encoding="utf-8-sig").head(params.split.train_rows)
     else:
-        from predmaint.simulate import simulate
+        from predmaint.data.simulate import simulate
 
         frame = simulate(params, rows=params.split.train_rows)
     source = params.path(params.paths.reference)

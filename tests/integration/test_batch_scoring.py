@@ -15,9 +15,10 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from predmaint import batch, schema
+from predmaint import schema
 from predmaint.config import Params
-from predmaint.data import SchemaError, read_table
+from predmaint.data.tables import SchemaError, read_table
+from predmaint.model import batch
 from tests.conftest import HAVE_REAL_DATA, REAL_DATA, make_project
 from tests.model.conftest import SMALL_FOREST, prepare_data, reconfigure
 
@@ -36,8 +37,8 @@ BAD: dict[int, tuple[str, Any, str]] = {  # row position -> (column, value, what
 @pytest.fixture(scope="module")
 def champion(tmp_path_factory: pytest.TempPathFactory) -> Params:
     """A project with a 20-tree forest registered and promoted to @champion."""
-    from predmaint.registry import promote
-    from predmaint.train import train
+    from predmaint.model.registry import promote
+    from predmaint.model.run import train
 
     params = make_project(
         tmp_path_factory.mktemp("batch") / "proj",
@@ -61,7 +62,7 @@ def rows() -> pd.DataFrame:
 
 
 def _expected(params: Params, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, str, float]:
-    from predmaint.registry import load_model
+    from predmaint.model.registry import load_model
 
     model = load_model(params)
     valid = ~frame.index.isin(list(BAD))

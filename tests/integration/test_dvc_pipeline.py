@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from predmaint.lineage import Manifest, file_md5
+from predmaint.data.lineage import Manifest, file_md5
 from tests.conftest import HAVE_REAL_DATA, REAL_DATA, clone_project, subprocess_env
 
 pytestmark = pytest.mark.slow

@@ -42,7 +42,7 @@ def lifecycle(tmp_path_factory: pytest.TempPathFactory) -> tuple[Params, list[An
 
 
 def _client(params: Params) -> Any:
-    from predmaint.registry import client
+    from predmaint.model.registry import client
 
     return client(params)
 
@@ -95,7 +95,7 @@ def test_retraining_window_is_a_dvc_tracked_data_version(lifecycle: tuple[Params
     windows = sorted(params.path(params.paths.retrain_dir).glob("window_*.csv"))
     assert len(windows) == 1
     assert Path(f"{windows[0]}.dvc").is_file()
-    from predmaint.lineage import Manifest, file_md5
+    from predmaint.data.lineage import Manifest, file_md5
 
     version = Manifest(params.path(params.paths.manifest), params.root).latest_for(windows[0])
     assert version is not None and version.md5 == file_md5(windows[0])

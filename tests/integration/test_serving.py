@@ -75,7 +75,7 @@ def test_health_and_ready(client: httpx.Client, project: Params) -> None:
 
 
 def test_predictions_equal_the_in_process_pipeline(client: httpx.Client, project: Params) -> None:
-    from predmaint.registry import load_model
+    from predmaint.model.registry import load_model
 
     model = load_model(project)
     frame = _readings(40)

@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 from predmaint.config import Params, load_params
-from predmaint.data import count_rows
-from predmaint.lineage import Manifest
+from predmaint.data.lineage import Manifest
+from predmaint.data.tables import count_rows
 from tests.conftest import HAVE_REAL_DATA, REAL_DATA, make_project
 
 SMALL_FOREST: dict[str, Any] = {
@@ -26,8 +26,8 @@ SMALL_FOREST: dict[str, Any] = {
 
 def prepare_data(params: Params) -> None:
     """Run the real data stages: ingest, GX gate, split and clean → ``paths.reference``."""
-    from predmaint.ingest import ingest
-    from predmaint.split import split
+    from predmaint.data.ingest import ingest
+    from predmaint.ops.stages import split
 
     ingest(params)
     try:
@@ -39,7 +39,7 @@ def prepare_data(params: Params) -> None:
         assert result.success, result
     split(params)
     try:
-        from predmaint.clean import clean
+        from predmaint.data.clean import clean
     except ImportError:
         target = params.path(params.paths.reference)
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -14,10 +14,10 @@ from typer.testing import CliRunner
 from predmaint import physics, schema
 from predmaint.cli import app
 from predmaint.config import Params
+from predmaint.data.simulate import simulate
 from predmaint.monitoring import decide_and_record, log_window, monitor_window, read_decisions
 from predmaint.monitoring.performance import compare
 from predmaint.service.predlog import PREDICTION_COLUMNS, Feedback, PredictionLog
-from predmaint.simulate import simulate
 from tests.conftest import make_project
 
 BASELINE = {

@@ -9,11 +9,13 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from predmaint import features, schema
+from predmaint import schema
 from predmaint.cli import app
 from predmaint.config import Params
-from predmaint.registry import RegistryError, client, load_model, metadata_path, promote, rollback
-from predmaint.train import production_stream, read_training_data, train
+from predmaint.model import features
+from predmaint.model.registry import RegistryError, client, load_model, metadata_path, promote, rollback
+from predmaint.model.run import train
+from predmaint.model.train import production_stream, read_training_data
 from tests.model.conftest import reconfigure
 
 
@@ -45,7 +47,7 @@ def test_train_registers_challenger_with_metadata_and_tags(project: Params) -> N
 
 
 def test_served_model_gives_in_process_probabilities(project: Params) -> None:
-    from predmaint.train import fit
+    from predmaint.model.train import fit
 
     result = train(project)
     loaded = load_model(project, alias=project.mlflow.challenger_alias)

@@ -8,9 +8,9 @@ from typer.testing import CliRunner
 
 from predmaint.cli import app
 from predmaint.config import Params
-from predmaint.lineage import file_md5
-from predmaint.reproduce import reproduce
-from predmaint.train import train
+from predmaint.data.lineage import file_md5
+from predmaint.model.reproduce import reproduce
+from predmaint.model.run import train
 from tests.model.conftest import reconfigure
 
 
@@ -44,7 +44,7 @@ def test_reproduce_reports_a_diff_when_the_code_path_changes_the_model(project: 
     result = train(project)
     shutil.copyfile(project.root / "params.yaml", project.root / "params.bak")
     # Tamper with the recorded metadata's params through a changed threshold: the diff must name it.
-    from predmaint import registry
+    from predmaint.model import registry
 
     mv = registry.resolve(project, version=result.version)
     meta = registry.read_metadata(project, str(mv.run_id))

@@ -6,10 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from predmaint import evaluate, features, schema
+from predmaint import schema
 from predmaint.config import CostParams, Params
-from predmaint.promotion import decide, gate_rows, relative_gain
-from predmaint.train import build_pipeline, fit, read_training_data, split_window
+from predmaint.model import features, metrics
+from predmaint.model.gate import decide, gate_rows, relative_gain
+from predmaint.model.train import build_pipeline, fit, read_training_data, split_window
 from tests.model.conftest import reconfigure
 
 
@@ -17,14 +18,14 @@ def test_threshold_minimises_expected_cost_on_hand_made_example() -> None:
     y = np.array([0, 0, 0, 0, 0, 0, 1, 1, 1, 0])
     p = np.array([0.05, 0.10, 0.15, 0.20, 0.25, 0.30, 0.35, 0.60, 0.80, 0.90])
     costs = CostParams(missed_failure=10.0, false_alarm=1.0)
-    t = evaluate.choose_threshold(y, p, costs, grid_points=99)
+    t = metrics.choose_threshold(y, p, costs, grid_points=99)
     # Flagging >= 0.35 catches all 3 failures with 1 false alarm (cost 1); the cheapest run of grid
     # thresholds is (0.30, 0.35]; its middle is chosen.
     assert 0.30 < t <= 0.35
-    assert evaluate.expected_cost(y, p >= t, costs) == pytest.approx(1.0 / 10 * 1000)
+    assert metrics.expected_cost(y, p >= t, costs) == pytest.approx(1.0 / 10 * 1000)
     # When misses are cheap the rule stops raising alarms for the one failure among false alarms.
     cheap = CostParams(missed_failure=1.0, false_alarm=10.0)
-    assert evaluate.choose_threshold(y, p, cheap, grid_points=99) > 0.9
+    assert metrics.choose_threshold(y, p, cheap, grid_points=99) > 0.9
 
 
 def test_grid_choice_is_the_brute_force_minimum() -> None:
@@ -32,18 +33,18 @@ def test_grid_choice_is_the_brute_force_minimum() -> None:
     y = rng.random(500) < 0.1
     p = np.clip(y * 0.3 + rng.random(500) * 0.7, 0, 1)
     costs = CostParams(missed_failure=7.0, false_alarm=1.0)
-    t = evaluate.choose_threshold(y, p, costs, grid_points=49)
+    t = metrics.choose_threshold(y, p, costs, grid_points=49)
     grid = np.linspace(0, 1, 51)[1:-1]
-    brute = min(evaluate.expected_cost(y, p >= g, costs) for g in grid)
-    assert evaluate.expected_cost(y, p >= t, costs) == pytest.approx(brute)
+    brute = min(metrics.expected_cost(y, p >= g, costs) for g in grid)
+    assert metrics.expected_cost(y, p >= t, costs) == pytest.approx(brute)
 
 
 def test_mode_recall_is_none_without_positives() -> None:
     labels = pd.DataFrame({m: [0, 0, 0, 0] for m in schema.FAILURE_MODES}).assign(OSF=[1, 1, 0, 0])
-    out = evaluate.metrics([1, 1, 0, 0], [0.9, 0.1, 0.2, 0.1], 0.5, CostParams(missed_failure=1, false_alarm=1), labels)
+    out = metrics.metrics([1, 1, 0, 0], [0.9, 0.1, 0.2, 0.1], 0.5, CostParams(missed_failure=1, false_alarm=1), labels)
     assert out["recall_OSF"] == 0.5
     assert out["recall_HDF"] is None
-    assert "recall_HDF" not in evaluate.numeric_only(out)
+    assert "recall_HDF" not in metrics.numeric_only(out)
 
 
 def test_ids_and_labels_are_never_features(project: Params) -> None:

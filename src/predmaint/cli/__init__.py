@@ -15,7 +15,7 @@ import typer
 
 from predmaint.cli import batch, data, lifecycle, model, monitor, quality, serve
 from predmaint.config import PARAMS_ENV, ConfigError, Params, load_params
-from predmaint.runtime import disable_telemetry
+from predmaint.config.runtime import disable_telemetry
 
 app = typer.Typer(
     name="predmaint",

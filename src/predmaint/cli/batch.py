@@ -46,9 +46,9 @@ def register(app: typer.Typer, get: Callable[[typer.Context], Params]) -> None:
         failure_predicted, model_name, model_version and error. Rows that break the data contract are
         kept with an empty probability and the reason in `error`; they are counted, never dropped.
         """
-        from predmaint.batch import BatchInputError, score_file
-        from predmaint.data import SchemaError
-        from predmaint.registry import RegistryError
+        from predmaint.data.tables import SchemaError
+        from predmaint.model.batch import BatchInputError, score_file
+        from predmaint.model.registry import RegistryError
 
         params = get(ctx)
         try:

@@ -17,8 +17,8 @@ def register(app: typer.Typer, get: Callable[[typer.Context], Params]) -> None:
     @app.command()
     def ingest(ctx: typer.Context) -> None:
         """Land the AI4I table in data/raw/ (real CSV → UCI download → simulator) and record it."""
-        from predmaint.ingest import IngestError
-        from predmaint.ingest import ingest as run
+        from predmaint.data.ingest import IngestError
+        from predmaint.data.ingest import ingest as run
 
         try:
             version = run(get(ctx))
@@ -30,7 +30,7 @@ def register(app: typer.Typer, get: Callable[[typer.Context], Params]) -> None:
     @app.command()
     def split(ctx: typer.Context) -> None:
         """Cut the raw table in time order: reference rows and daily production batches."""
-        from predmaint.split import split as run
+        from predmaint.ops.stages import split as run
 
         result = run(get(ctx))
         typer.echo(f"{result.reference.version_id}: {result.reference.path} ({result.reference.rows} rows)")
@@ -41,7 +41,7 @@ def register(app: typer.Typer, get: Callable[[typer.Context], Params]) -> None:
         ctx: typer.Context, key: Annotated[str, typer.Argument(help="A version id or a data file path.")]
     ) -> None:
         """Print the chain of data versions from KEY back to the raw data."""
-        from predmaint.lineage import Manifest
+        from predmaint.data.lineage import Manifest
 
         params = get(ctx)
         manifest = Manifest(params.path(params.paths.manifest), params.root)
@@ -83,9 +83,10 @@ def register(app: typer.Typer, get: Callable[[typer.Context], Params]) -> None:
         Random-walk temperatures, speed from torque, tool wear with replacement,
         and the five failure modes by their rules. Same seed, same file.
         """
-        from predmaint import data, schema
-        from predmaint.lineage import Manifest
-        from predmaint.simulate import simulate as run
+        from predmaint import schema
+        from predmaint.data import tables
+        from predmaint.data.lineage import Manifest
+        from predmaint.data.simulate import simulate as run
 
         params = get(ctx)
         sim = params.simulator
@@ -102,7 +103,7 @@ def register(app: typer.Typer, get: Callable[[typer.Context], Params]) -> None:
             raise typer.Exit(2) from None
         name = f"{scenario or 'baseline'}_seed{used_seed}_{n}rows.csv"
         target = out if out is not None else params.path(params.paths.simulated_dir) / name
-        data.write_table(frame, target)
+        tables.write_table(frame, target)
         manifest = Manifest(params.path(params.paths.manifest), params.root)
         version = manifest.record(
             target,

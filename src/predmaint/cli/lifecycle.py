@@ -39,8 +39,8 @@ def register(app: typer.Typer, get: Callable[[typer.Context], Params]) -> None:
         """Send production days to a running API over HTTP (POST /predict), then their labels (POST /feedback)."""
         import httpx
 
-        from predmaint.replay import ReplayError, drift_day, production_day, replay_frame
-        from predmaint.split import production_days
+        from predmaint.data.split import production_days
+        from predmaint.ops.replay import ReplayError, drift_day, production_day, replay_frame
 
         params = get(ctx)
         base = url or f"http://{params.serving.host}:{params.serving.port}"
@@ -68,8 +68,8 @@ def register(app: typer.Typer, get: Callable[[typer.Context], Params]) -> None:
         yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
     ) -> None:
         """Remove generated state (data versions, MLflow store, reports, logs). Keeps the DVC cache."""
-        from predmaint.workspace import generated_paths
-        from predmaint.workspace import reset as run
+        from predmaint.ops.workspace import generated_paths
+        from predmaint.ops.workspace import reset as run
 
         params = get(ctx)
         present = [p for p in generated_paths(params) if p.exists()]
@@ -89,7 +89,7 @@ def register(app: typer.Typer, get: Callable[[typer.Context], Params]) -> None:
     @stack.command("up")
     def stack_up(ctx: typer.Context) -> None:
         """Start the services that are not running; say so for those already up."""
-        from predmaint.stack import StackError, up
+        from predmaint.ops.stack import StackError, up
 
         try:
             for line in up(get(ctx)):
@@ -101,7 +101,7 @@ def register(app: typer.Typer, get: Callable[[typer.Context], Params]) -> None:
     @stack.command("down")
     def stack_down(ctx: typer.Context) -> None:
         """Stop every service of the stack; nothing is left running."""
-        from predmaint.stack import down
+        from predmaint.ops.stack import down
 
         for line in down(get(ctx)):
             typer.echo(line)
@@ -109,7 +109,7 @@ def register(app: typer.Typer, get: Callable[[typer.Context], Params]) -> None:
     @stack.command("status")
     def stack_status(ctx: typer.Context) -> None:
         """Show which services run, their PIDs and URLs."""
-        from predmaint.stack import status
+        from predmaint.ops.stack import status
 
         for line in status(get(ctx)):
             typer.echo(line)

@@ -43,8 +43,8 @@ def register(app: typer.Typer, get: Callable[[typer.Context], Params]) -> None:
         The last training.validation_rows rows of the window are never fitted on: they choose the
         threshold and become the version's pinned holdout for `predmaint promote`.
         """
-        from predmaint.train import TrainingDataError
-        from predmaint.train import train as run
+        from predmaint.model.run import train as run
+        from predmaint.model.train import TrainingDataError
 
         try:
             result = run(get(ctx), data_file=data)
@@ -71,8 +71,8 @@ def register(app: typer.Typer, get: Callable[[typer.Context], Params]) -> None:
         (`dvc metrics show`) and evaluate_pr_curve.csv (`dvc plots show`), and logs offline_* metrics
         to the version's MLflow run.
         """
-        from predmaint.evaluate import evaluate_registered
-        from predmaint.registry import RegistryError
+        from predmaint.model.evaluate import evaluate_registered
+        from predmaint.model.registry import RegistryError
 
         try:
             values = evaluate_registered(get(ctx), alias=alias, version=version)
@@ -97,9 +97,9 @@ def register(app: typer.Typer, get: Callable[[typer.Context], Params]) -> None:
         improves by at least min_gain, recall drops by at most recall_tolerance, minimums hold; the
         first model needs only the minimums. Exit code 0 = promoted, 3 = refused.
         """
-        from predmaint.data import read_table
-        from predmaint.registry import RegistryError
-        from predmaint.registry import promote as run
+        from predmaint.data.tables import read_table
+        from predmaint.model.registry import RegistryError
+        from predmaint.model.registry import promote as run
 
         params = get(ctx)
         frame = read_table(window) if window is not None else None
@@ -115,8 +115,8 @@ def register(app: typer.Typer, get: Callable[[typer.Context], Params]) -> None:
     @app.command()
     def rollback(ctx: typer.Context) -> None:
         """Move @champion back to the version the current champion replaced."""
-        from predmaint.registry import RegistryError
-        from predmaint.registry import rollback as run
+        from predmaint.model.registry import RegistryError
+        from predmaint.model.registry import rollback as run
 
         try:
             result = run(get(ctx))
@@ -134,8 +134,8 @@ def register(app: typer.Typer, get: Callable[[typer.Context], Params]) -> None:
         validation metrics and holdout predictions must match exactly; otherwise the differences are
         printed and the exit code is 1.
         """
-        from predmaint.registry import RegistryError
-        from predmaint.reproduce import reproduce as run
+        from predmaint.model.registry import RegistryError
+        from predmaint.model.reproduce import reproduce as run
 
         try:
             report = run(get(ctx), version)

@@ -78,7 +78,7 @@ def register(app: typer.Typer, get: Callable[[typer.Context], Params]) -> None:
         Without --baseline the champion model is loaded from the registry: its validation metrics are
         the baseline, and it scores the reference (and a CSV window without predictions).
         """
-        from predmaint.data import SchemaError
+        from predmaint.data.tables import SchemaError
         from predmaint.monitoring import (
             decide,
             decide_and_record,

@@ -53,8 +53,8 @@ def register(app: typer.Typer, get: Callable[[typer.Context], Params]) -> None:
     @app.command()
     def clean(ctx: typer.Context) -> None:
         """Build the cleaned training data (paths.reference) from the gated reference rows."""
-        from predmaint.clean import CleanError
-        from predmaint.clean import clean as run
+        from predmaint.data.clean import CleanError
+        from predmaint.data.clean import clean as run
 
         try:
             result = run(get(ctx))

@@ -2,7 +2,7 @@
 
 Computed with numpy on *all* labelled rows (cheap at any size), from the decisions that were
 actually served, so a window served by two model versions is scored as it happened. The expected
-cost uses :func:`predmaint.evaluate.expected_cost`, the same definition training and the promotion
+cost uses :func:`predmaint.model.metrics.expected_cost`, the same definition training and the promotion
 gate use.
 """
 
@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from predmaint.config import CostParams
-from predmaint.evaluate import expected_cost
+from predmaint.model.metrics import expected_cost
 
 METRICS: tuple[str, ...] = ("error_rate", "recall", "precision", "f1", "expected_cost_per_1000")
 
@@ -58,7 +58,7 @@ def performance(y: pd.Series, alarm: pd.Series | None, costs: CostParams) -> dic
 def baseline_from_metrics(metrics: Mapping[str, Any], prefix: str = "") -> dict[str, float]:
     """The training baseline from a model version's metrics (e.g. its validation metrics).
 
-    Accepts the keys :func:`predmaint.evaluate.metrics` produces; ``error_rate`` is derived from
+    Accepts the keys :func:`predmaint.model.metrics.metrics` produces; ``error_rate`` is derived from
     ``tn/fp/fn/tp`` (or ``rows/fp/fn``) when it is not given.
 
     Args:

@@ -13,8 +13,9 @@ from typing import Any
 
 import pandas as pd
 
-from predmaint import data, schema
+from predmaint import schema
 from predmaint.config import Params
+from predmaint.data import tables
 from predmaint.monitoring import window as w
 from predmaint.monitoring.performance import baseline_from_metrics
 
@@ -53,7 +54,7 @@ def reference_path(params: Params) -> Path:
 
 def load_reference(params: Params, path: Path | None = None) -> pd.DataFrame:
     """Read the reference table (features and labels)."""
-    return data.read_table(path or reference_path(params), required=schema.FEATURE_COLUMNS)
+    return tables.read_table(path or reference_path(params), required=schema.FEATURE_COLUMNS)
 
 
 def load_window(params: Params, source: str, rows: int | None = None) -> pd.DataFrame:
@@ -78,7 +79,7 @@ def load_window(params: Params, source: str, rows: int | None = None) -> pd.Data
     path = Path(source)
     if not path.is_file():
         raise FileNotFoundError(f"window file not found: {path}")
-    return data.read_table(path, required=schema.FEATURE_COLUMNS)
+    return tables.read_table(path, required=schema.FEATURE_COLUMNS)
 
 
 def load_baseline(path: Path) -> dict[str, float]:
@@ -92,9 +93,9 @@ def champion_baseline(params: Params) -> tuple[str, float, dict[str, float]]:
     """The champion's version, threshold and validation baseline, without loading the model.
 
     Raises:
-        predmaint.registry.RegistryError: There is no champion in the registry.
+        predmaint.model.registry.RegistryError: There is no champion in the registry.
     """
-    from predmaint.registry import read_metadata, resolve
+    from predmaint.model.registry import read_metadata, resolve
 
     mv = resolve(params)
     metadata = read_metadata(params, str(mv.run_id))
@@ -106,9 +107,9 @@ def champion(params: Params) -> Champion:
     """The champion model with its validation metrics as the training baseline.
 
     Raises:
-        predmaint.registry.RegistryError: There is no champion in the registry.
+        predmaint.model.registry.RegistryError: There is no champion in the registry.
     """
-    from predmaint.registry import load_model
+    from predmaint.model.registry import load_model
 
     loaded = load_model(params)
     baseline = baseline_from_metrics(loaded.metadata["metrics"]["validation"])

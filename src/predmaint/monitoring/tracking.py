@@ -57,7 +57,7 @@ def log_window(params: Params, summary: MonitoringSummary, decision: TriggerDeci
     """
     import mlflow
 
-    from predmaint.tracking import ensure_experiment, prefect_flow_run_id
+    from predmaint.model.tracking import ensure_experiment, prefect_flow_run_id
 
     mlflow.set_tracking_uri(params.tracking_uri)
     experiment_id = ensure_experiment(params, params.mlflow.monitoring_experiment)

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from predmaint import schema
-from predmaint.data import SchemaError
+from predmaint.data.tables import SchemaError
 
 PREDICTION = "prediction"
 DECISION = "decision"

@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 
 from predmaint.config import Params
-from predmaint.lineage import Manifest, file_md5
+from predmaint.data.lineage import Manifest, file_md5
 from predmaint.quality import results
 from predmaint.quality.contract import Contract, load_contract
 from predmaint.quality.report import classify
@@ -200,6 +200,6 @@ def validate_file(params: Params, path: Path, suite: str) -> GateResult:
 
 def validate_production_day(params: Params, day: int) -> GateResult:
     """Gate production day ``day``'s features with the ``production`` suite (see :func:`validate_file`)."""
-    from predmaint.split import FEATURES_FILE, day_dir
+    from predmaint.data.split import FEATURES_FILE, day_dir
 
     return validate_file(params, day_dir(params, day) / FEATURES_FILE, "production")

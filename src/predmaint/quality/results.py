@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from predmaint.config import Params
-from predmaint.lineage import file_md5
+from predmaint.data.lineage import file_md5
 
 RESULT_FILE = "validation_result.json"
 REASON_FILE = "REASON.txt"

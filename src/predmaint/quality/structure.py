@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from predmaint import data
+from predmaint.data import tables
 from predmaint.quality.contract import Contract
 
 STRING_DTYPES = ("object", "string", "str")
@@ -38,7 +38,7 @@ def read_batch(path: Path) -> pd.DataFrame:
     except UnicodeDecodeError as exc:
         raise ParseError(f"{path.name} is not UTF-8 text: {exc}") from None
     try:
-        return data.read_table(payload, required=())
+        return tables.read_table(payload, required=())
     except (pd.errors.ParserError, pd.errors.EmptyDataError, csv.Error) as exc:
         raise ParseError(f"{path.name} is not a well-formed CSV table: {exc}".strip()) from None
 

@@ -20,7 +20,8 @@ import pandas as pd
 from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
 from sklearn.pipeline import Pipeline
 
-from predmaint import features, schema
+from predmaint import schema
+from predmaint.model import features
 from predmaint.service import deployment_log
 
 log = logging.getLogger(__name__)

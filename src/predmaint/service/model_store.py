@@ -37,7 +37,7 @@ class Registry(Protocol):
         """Return the version the alias points at now (LookupError if it points nowhere)."""
 
     def load(self, version: str) -> Any:
-        """Return the loaded model (``predmaint.registry.LoadedModel``) of ``version``."""
+        """Return the loaded model (``predmaint.model.registry.LoadedModel``) of ``version``."""
 
 
 class MlflowRegistry:
@@ -62,8 +62,8 @@ class MlflowRegistry:
             raise
 
     def load(self, version: str) -> Any:
-        """Load one version through ``predmaint.registry.load_model``."""
-        from predmaint.registry import load_model
+        """Load one version through ``predmaint.model.registry.load_model``."""
+        from predmaint.model.registry import load_model
 
         loaded = load_model(self.params, version=version)
         return loaded if loaded.alias else replace(loaded, alias=self.alias)

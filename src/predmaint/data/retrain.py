@@ -12,17 +12,18 @@ of the challenger's training window and passed to the gate instead: neither mode
 
 from __future__ import annotations
 
-import subprocess
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
 
-from predmaint import data, schema
+from predmaint import schema
+
+from predmaint.data import tables
 from predmaint.config import Params
-from predmaint.lineage import DataVersion, Manifest
-from predmaint.pipeline import dvc_env
+from predmaint.data.lineage import DataVersion, Manifest
+from predmaint.data.dvc import dvc_add
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,7 @@ def prepare(params: Params, log_frame: pd.DataFrame, reason: str) -> RetrainWind
         ValueError: There are no labelled production rows yet.
     """
     ref_path = params.path(params.paths.reference)
-    reference = data.read_table(ref_path)
+    reference = tables.read_table(ref_path)
     extra = [c for c in reference.columns if c not in schema.ALL_COLUMNS]
     reference = reference.drop(columns=extra)
     production = labelled_production(log_frame, int(reference[schema.UDI].max()) + 1)
@@ -84,7 +85,7 @@ def prepare(params: Params, log_frame: pd.DataFrame, reason: str) -> RetrainWind
     window = build_window(params, reference, train_part)
 
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    path = data.write_table(window, params.path(params.paths.retrain_dir) / f"window_{stamp}.csv")
+    path = tables.write_table(window, params.path(params.paths.retrain_dir) / f"window_{stamp}.csv")
     manifest = Manifest(params.path(params.paths.manifest), params.root)
     parent = manifest.latest_for(ref_path)
     version = manifest.record(
@@ -101,20 +102,3 @@ def prepare(params: Params, log_frame: pd.DataFrame, reason: str) -> RetrainWind
         },
     )
     return RetrainWindow(path, version, len(window), len(train_part), gate_window, dvc_add(params.root, path))
-
-
-def dvc_add(root: Path, path: Path) -> bool:
-    """Track a file with DVC (cache + ``.dvc`` file); False when ``root`` is not a DVC repo."""
-    if not (root / ".dvc").is_dir():
-        return False
-    done = subprocess.run(
-        ["dvc", "add", "--quiet", str(path.relative_to(root))],
-        check=False,
-        cwd=root,
-        env=dvc_env(),
-        capture_output=True,
-        text=True,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"dvc add {path} failed:\n{done.stdout}{done.stderr}")
-    return True

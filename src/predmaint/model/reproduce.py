@@ -17,9 +17,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from predmaint import registry, schema
+from predmaint import schema
 from predmaint.config import Params
-from predmaint.lineage import file_md5
+from predmaint.data.lineage import file_md5
+from predmaint.model import registry
 
 
 @dataclass(frozen=True)
@@ -80,11 +81,11 @@ def reproduce(params: Params, version: str) -> ReproduceReport:
     """Re-train ``version`` and compare threshold, validation metrics and holdout predictions.
 
     Raises:
-        predmaint.registry.RegistryError: The version does not exist.
+        predmaint.model.registry.RegistryError: The version does not exist.
     """
     import mlflow
 
-    from predmaint.train import fit, read_training_data
+    from predmaint.model.train import fit, read_training_data
 
     mv = registry.resolve(params, version=version)
     metadata = registry.read_metadata(params, str(mv.run_id))

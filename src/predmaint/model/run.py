@@ -1,4 +1,4 @@
-"""Log a fitted training result to MLflow: params, metrics, plots, holdout, model, registry, metadata.json."""
+"""A training run: fit, then log to MLflow (params, metrics, plots, holdout, model), register, metadata.json."""
 
 from __future__ import annotations
 
@@ -10,12 +10,15 @@ from typing import Any
 import pandas as pd
 from sklearn.inspection import permutation_importance
 
-from predmaint import evaluate, features, registry, schema, tracking
+from predmaint import schema
 from predmaint.config import Params
-from predmaint.train import Fitted, TrainResult
+from predmaint.config.runtime import disable_telemetry
+from predmaint.model import evaluate, features, plots, registry, tracking
+from predmaint.model.metrics import numeric_only, pr_curve_frame
+from predmaint.model.train import Fitted, TrainResult, fit, production_stream, read_training_data, score
 
 REQUIREMENTS: tuple[str, ...] = ("scikit-learn", "pandas", "numpy", "scipy", "skops", "mlflow")
-TRUSTED_PREFIXES: tuple[str, ...] = ("sklearn.", "predmaint.features.")
+TRUSTED_PREFIXES: tuple[str, ...] = ("sklearn.", "predmaint.model.features.")
 
 
 def pip_requirements() -> list[str]:
@@ -73,21 +76,19 @@ def _log_plots(fitted: Fitted, stream: pd.DataFrame | None, production: dict[str
     y_val = fitted.holdout[schema.TARGET]
     t = fitted.threshold
     figures = {
-        "plots/pr_curve_validation.png": evaluate.plot_pr_curve(
-            y_val, fitted.holdout_proba, t, "PR curve (validation)"
-        ),
-        "plots/confusion_validation.png": evaluate.plot_confusion(fitted.validation, "Confusion (validation)"),
-        "plots/calibration_validation.png": evaluate.plot_calibration(
+        "plots/pr_curve_validation.png": plots.plot_pr_curve(y_val, fitted.holdout_proba, t, "PR curve (validation)"),
+        "plots/confusion_validation.png": plots.plot_confusion(fitted.validation, "Confusion (validation)"),
+        "plots/calibration_validation.png": plots.plot_calibration(
             y_val, fitted.holdout_proba, "Calibration (validation)"
         ),
-        "plots/feature_importance.png": evaluate.plot_importance(imp, "Permutation importance (validation)"),
+        "plots/feature_importance.png": plots.plot_importance(imp, "Permutation importance (validation)"),
     }
     if stream is not None and production is not None:
         proba = fitted.pipeline.predict_proba(features.model_input(stream))[:, 1]
-        figures["plots/pr_curve_production.png"] = evaluate.plot_pr_curve(
+        figures["plots/pr_curve_production.png"] = plots.plot_pr_curve(
             stream[schema.TARGET], proba, t, "PR curve (production stream)"
         )
-        figures["plots/confusion_production.png"] = evaluate.plot_confusion(production, "Confusion (production)")
+        figures["plots/confusion_production.png"] = plots.plot_confusion(production, "Confusion (production)")
     for path, fig in figures.items():
         mlflow.log_figure(fig, path)
 
@@ -117,7 +118,7 @@ def log_training_run(
     with mlflow.start_run(run_name=params.model.algorithm) as run:
         mlflow.set_tags({**tags, "algorithm": params.model.algorithm, "threshold_source": fitted.threshold_source})
         mlflow.log_params(flat_params(params))
-        mlflow.log_metrics(evaluate.numeric_only(metrics))
+        mlflow.log_metrics(numeric_only(metrics))
         mlflow.log_dict(tracking.model_params(params), "params/model_params.json")
         mlflow.log_dict({str(k): float(v) for k, v in imp.round(6).items()}, "plots/feature_importance.json")
         _log_plots(fitted, stream, production, imp)
@@ -182,9 +183,29 @@ def log_training_run(
         "model": name,
         "version": version,
         "threshold": fitted.threshold,
-        **evaluate.numeric_only(metrics),
+        **numeric_only(metrics),
     }
-    evaluate.write_report(
-        params, "train", report, evaluate.pr_curve_frame(fitted.holdout[schema.TARGET], fitted.holdout_proba)
-    )
+    evaluate.write_report(params, "train", report, pr_curve_frame(fitted.holdout[schema.TARGET], fitted.holdout_proba))
     return TrainResult(version, run.info.run_id, metrics, fitted.threshold, metadata["model_uri"], path)
+
+
+def train(params: Params, data_file: Path | None = None) -> TrainResult:
+    """Fit, evaluate, log to MLflow, register a new version and point ``challenger`` at it.
+
+    Args:
+        params: The project parameters.
+        data_file: The training window; defaults to ``paths.reference`` (the cleaned reference set).
+
+    Returns:
+        The new version, its run id, metrics (``validation_*`` and ``production_*``) and threshold.
+
+    Raises:
+        TrainingDataError: The training data is missing or unusable.
+    """
+    disable_telemetry()
+    source = data_file or params.path(params.paths.reference)
+    frame = read_training_data(source)
+    fitted = fit(params, frame)
+    stream = production_stream(params, exclude_udi=frame[schema.UDI])
+    production = score(fitted.pipeline, stream, fitted.threshold, params) if stream is not None else None
+    return log_training_run(params, source=source, frame=frame, fitted=fitted, stream=stream, production=production)

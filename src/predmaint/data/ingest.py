@@ -20,9 +20,9 @@ import zipfile
 from dataclasses import dataclass, field
 from typing import Any
 
-from predmaint import data
+from predmaint.data import tables
 from predmaint.config import Params
-from predmaint.lineage import DataVersion, Manifest
+from predmaint.data.lineage import DataVersion, Manifest
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ def from_path(params: Params) -> SourceResult:
     if not path.is_file():
         raise FileNotFoundError(f"no file at {path}")
     payload = path.read_bytes()
-    data.read_table(payload)
+    tables.read_table(payload)
     return SourceResult("path", payload, {"source_path": str(path), "sha256": _sha256(payload)})
 
 
@@ -70,13 +70,13 @@ def from_url(params: Params) -> SourceResult:
         archive = resp.read()
     with zipfile.ZipFile(io.BytesIO(archive)) as zf:
         payload = zf.read(params.data.url_member)
-    data.read_table(payload)
+    tables.read_table(payload)
     return SourceResult("url", payload, {"url": url, "zip_sha256": _sha256(archive), "sha256": _sha256(payload)})
 
 
 def from_simulator(params: Params) -> SourceResult:
     """Generate an AI4I-compatible table with the built-in simulator."""
-    from predmaint.simulate import simulate
+    from predmaint.data.simulate import simulate
 
     frame = simulate(params, rows=params.data.simulator_rows)
     payload = frame.to_csv(index=False, lineterminator="\n").encode()
@@ -136,5 +136,5 @@ def ingest(params: Params) -> DataVersion:
         tmp.write_bytes(result.payload)
         tmp.replace(raw)
     raw.chmod(0o444)
-    rows = len(data.read_table(result.payload))
+    rows = len(tables.read_table(result.payload))
     return manifest.record(raw, stage="ingest", rows=rows, details={"source": result.source, **result.details})

@@ -7,14 +7,14 @@ stale (and skips the rest) while Prefect owns retries, logs and the gates betwee
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from dataclasses import dataclass
 from graphlib import TopologicalSorter
 from pathlib import Path
 
 import yaml
+
+from predmaint.data.dvc import dvc_env
 
 
 class StageError(RuntimeError):
@@ -52,14 +52,6 @@ def stage_order(root: Path) -> list[str]:
 
 def _paths(entries: list[str | dict[str, object]]) -> list[str]:
     return [e if isinstance(e, str) else next(iter(e)) for e in entries]
-
-
-def dvc_env() -> dict[str, str]:
-    """The environment for DVC subprocesses: this interpreter's scripts first on PATH."""
-    env = dict(os.environ)
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    env.setdefault("DVC_NO_ANALYTICS", "1")
-    return env
 
 
 def run_stage(root: Path, stage: str, force: bool = False) -> StageRun:

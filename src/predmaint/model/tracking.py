@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from predmaint.config import Params
-from predmaint.lineage import Manifest, file_md5, git_state
+from predmaint.data.lineage import Manifest, file_md5, git_state
 
 MODEL_SECTIONS: tuple[str, ...] = ("model", "training", "costs", "physics", "split")
 

@@ -1,6 +1,6 @@
 """Tables in chunks: stream a CSV or Parquet file, write numbered part files, join them in order.
 
-Nothing here knows about models; :mod:`predmaint.batch` uses it to score files of any size with
+Nothing here knows about models; :mod:`predmaint.model.batch` uses it to score files of any size with
 bounded memory, and part files make it safe to produce the chunks concurrently and out of order.
 """
 

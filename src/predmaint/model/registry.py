@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from predmaint import evaluate, features, schema
+from predmaint import schema
 from predmaint.config import Params
-from predmaint.promotion import PromotionDecision, decide, gate_rows
+from predmaint.model import features, metrics
+from predmaint.model.gate import PromotionDecision, decide, gate_rows
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -159,7 +160,7 @@ def _fitted_range(metadata: dict[str, Any]) -> tuple[int, int]:
 
 def _score(model: LoadedModel, rows: pd.DataFrame, params: Params) -> dict[str, Any]:
     proba = model.predict_proba(rows)
-    return evaluate.metrics(rows[schema.TARGET], proba, model.threshold, params.costs, rows[list(schema.FAILURE_MODES)])
+    return metrics.metrics(rows[schema.TARGET], proba, model.threshold, params.costs, rows[list(schema.FAILURE_MODES)])
 
 
 def promote(params: Params, window: pd.DataFrame | None = None) -> PromotionDecision:

@@ -13,9 +13,11 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from predmaint import data, schema
+from predmaint import schema
+
+from predmaint.data import tables
 from predmaint.config import Params
-from predmaint.lineage import DataVersion, Manifest, file_md5
+from predmaint.data.lineage import DataVersion, Manifest, file_md5
 
 REASON_COLUMN = "excluded_reason"
 FLAG_WITHOUT_FAILURE = "label inconsistency: a failure-mode flag is 1 but 'Machine failure' is 0"
@@ -80,11 +82,11 @@ def clean(params: Params) -> CleanResult:
     parent = manifest.latest_for(src)
     if parent is None or parent.md5 != file_md5(src):
         raise CleanError(f"{src} has no recorded version in {manifest.path}: it did not come from `predmaint split`")
-    frame = data.read_table(src)
+    frame = tables.read_table(src)
     policy = params.clean.inconsistent_labels
     cleaned, excluded = clean_frame(frame, policy)
-    sidecar = data.write_table(excluded, out.parent / params.clean.excluded_rows_file)
-    data.write_table(cleaned, out)
+    sidecar = tables.write_table(excluded, out.parent / params.clean.excluded_rows_file)
+    tables.write_table(cleaned, out)
     counts = label_inconsistency(frame).value_counts()
     details: dict[str, object] = {
         "policy": {"inconsistent_labels": policy},

@@ -15,7 +15,7 @@ import pandas as pd
 
 from predmaint import schema
 from predmaint.config import PromotionParams
-from predmaint.evaluate import LOWER_IS_BETTER
+from predmaint.model.metrics import LOWER_IS_BETTER
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ def decide(
 
     Args:
         rule: The ``promotion`` section of params.yaml.
-        challenger: Challenger metrics on the gate data (from :func:`predmaint.evaluate.metrics`).
+        challenger: Challenger metrics on the gate data (from :func:`predmaint.model.metrics.metrics`).
         champion: Champion metrics on the same rows, or None when there is no champion yet.
 
     Returns:

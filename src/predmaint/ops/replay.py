@@ -17,7 +17,7 @@ import pandas as pd
 
 from predmaint import schema
 from predmaint.config import Params
-from predmaint.split import feature_part, label_part, load_day
+from predmaint.data.split import feature_part, label_part, load_day
 
 
 class ReplayError(RuntimeError):
@@ -112,7 +112,7 @@ def production_day(params: Params, day: int) -> tuple[pd.DataFrame, pd.DataFrame
 
 def drift_day(params: Params, scenario: str | None = None, seed_offset: int = 1) -> tuple[pd.DataFrame, pd.DataFrame]:
     """A simulated day under a named drift scenario (``replay.drift_scenario`` by default)."""
-    from predmaint.simulate import simulate
+    from predmaint.data.simulate import simulate
 
     start = params.split.train_rows + params.split.production_rows + 1
     frame = simulate(

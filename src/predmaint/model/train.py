@@ -20,8 +20,10 @@ from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassif
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
-from predmaint import data, evaluate, features, schema, split
+from predmaint import schema
 from predmaint.config import ModelParams, Params
+from predmaint.data import split, tables
+from predmaint.model import features, metrics
 
 CLASSIFIERS: dict[str, type[Any]] = {
     "random_forest": RandomForestClassifier,
@@ -85,7 +87,7 @@ def read_training_data(path: Path) -> pd.DataFrame:
             f"training data {path} not found: run `predmaint ingest && predmaint split && predmaint clean` "
             "(or `dvc repro train`)"
         )
-    frame = data.read_table(path)
+    frame = tables.read_table(path)
     bad = frame[schema.TARGET].isna() | ~frame[schema.TARGET].isin([0, 1])
     if bad.any():
         raise TrainingDataError(f"{path}: column '{schema.TARGET}' must be 0/1 ({int(bad.sum())} rows are not)")
@@ -121,11 +123,11 @@ def fit(params: Params, frame: pd.DataFrame) -> Fitted:
     if params.training.threshold is not None:
         threshold, source = float(params.training.threshold), "fixed"
     else:
-        threshold = evaluate.choose_threshold(
+        threshold = metrics.choose_threshold(
             holdout[schema.TARGET], proba, params.costs, params.training.threshold_grid_points
         )
         source = "min_expected_cost"
-    validation = evaluate.metrics(
+    validation = metrics.metrics(
         holdout[schema.TARGET], proba, threshold, params.costs, holdout[list(schema.FAILURE_MODES)]
     )
     return Fitted(pipeline, threshold, source, fit_rows, holdout, proba, validation)
@@ -149,29 +151,4 @@ def production_stream(params: Params, exclude_udi: pd.Series | None = None) -> p
 def score(pipeline: Pipeline, frame: pd.DataFrame, threshold: float, params: Params) -> dict[str, Any]:
     """Metrics of a fitted pipeline on an AI4I frame with labels."""
     proba = pipeline.predict_proba(features.model_input(frame))[:, 1]
-    return evaluate.metrics(frame[schema.TARGET], proba, threshold, params.costs, frame[list(schema.FAILURE_MODES)])
-
-
-def train(params: Params, data_file: Path | None = None) -> TrainResult:
-    """Fit, evaluate, log to MLflow, register a new version and point ``challenger`` at it.
-
-    Args:
-        params: The project parameters.
-        data_file: The training window; defaults to ``paths.reference`` (the cleaned reference set).
-
-    Returns:
-        The new version, its run id, metrics (``validation_*`` and ``production_*``) and threshold.
-
-    Raises:
-        TrainingDataError: The training data is missing or unusable.
-    """
-    from predmaint.runtime import disable_telemetry
-    from predmaint.training_run import log_training_run
-
-    disable_telemetry()
-    source = data_file or params.path(params.paths.reference)
-    frame = read_training_data(source)
-    fitted = fit(params, frame)
-    stream = production_stream(params, exclude_udi=frame[schema.UDI])
-    production = score(fitted.pipeline, stream, fitted.threshold, params) if stream is not None else None
-    return log_training_run(params, source=source, frame=frame, fitted=fitted, stream=stream, production=production)
+    return metrics.metrics(frame[schema.TARGET], proba, threshold, params.costs, frame[list(schema.FAILURE_MODES)])

@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from predmaint import data, schema
+from predmaint import schema
+
+from predmaint.data import tables
 from predmaint.config import Params
-from predmaint.lineage import DataVersion, Manifest, file_md5
-from predmaint.quality.results import require_passing
+from predmaint.data.lineage import DataVersion, Manifest, file_md5
 
 FEATURES_FILE = "features.csv"
 LABELS_FILE = "labels.csv"
@@ -71,27 +72,25 @@ def label_part(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def split(params: Params, source: Path | None = None) -> SplitResult:
-    """Split the (validated) raw table and record every output in the manifest.
+    """Split the raw table and record every output in the manifest.
+
+    The caller checks the gate first (:func:`predmaint.ops.stages.split` refuses a table whose
+    current content has no passing ``raw`` result).
 
     Args:
         params: The project parameters.
         source: The table to split; defaults to ``paths.raw_file``.
-
-    Raises:
-        GateError: The table's current content has no passing ``raw`` gate result
-            (``predmaint validate <file> --suite raw``); nothing is written.
     """
     src = source or params.path(params.paths.raw_file)
-    require_passing(params, src, "raw")
     manifest = Manifest(params.path(params.paths.manifest), params.root)
     parent = manifest.latest_for(src)
     if parent is None or parent.md5 != file_md5(src):
-        parent = manifest.record(src, stage="ingest", rows=data.count_rows(src), details={"source": "external"})
-    frame = data.read_table(src)
+        parent = manifest.record(src, stage="ingest", rows=tables.count_rows(src), details={"source": "external"})
+    frame = tables.read_table(src)
     s = params.split
     reference, batches = chronological_split(frame, s.train_rows, s.production_rows, s.batch_size)
 
-    ref_path = data.write_table(reference, params.path(params.paths.reference_raw))
+    ref_path = tables.write_table(reference, params.path(params.paths.reference_raw))
     parents = (parent.version_id,)
     details = {"train_rows": s.train_rows, "first_udi": int(reference[schema.UDI].iloc[0])}
     ref_version = manifest.record(ref_path, stage="split", rows=len(reference), parents=parents, details=details)
@@ -105,8 +104,8 @@ def split(params: Params, source: Path | None = None) -> SplitResult:
     for i, batch in enumerate(batches, start=1):
         folder = day_dir(params, i)
         info = {"day": i, "first_udi": int(batch[schema.UDI].iloc[0]), "batch_size": s.batch_size}
-        feats = data.write_table(feature_part(batch), folder / FEATURES_FILE)
-        labels = data.write_table(label_part(batch), folder / LABELS_FILE)
+        feats = tables.write_table(feature_part(batch), folder / FEATURES_FILE)
+        labels = tables.write_table(label_part(batch), folder / LABELS_FILE)
         days.append(
             (
                 manifest.record(feats, stage="split", rows=len(batch), parents=parents, details=info),
@@ -119,8 +118,8 @@ def split(params: Params, source: Path | None = None) -> SplitResult:
 def load_day(params: Params, day: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Read production day ``day``: its features and its labels."""
     folder = day_dir(params, day)
-    features = data.read_table(folder / FEATURES_FILE, required=(*schema.ID_COLUMNS, *schema.FEATURE_COLUMNS))
-    labels = data.read_table(folder / LABELS_FILE, required=(schema.UDI, *schema.LABEL_COLUMNS))
+    features = tables.read_table(folder / FEATURES_FILE, required=(*schema.ID_COLUMNS, *schema.FEATURE_COLUMNS))
+    labels = tables.read_table(folder / LABELS_FILE, required=(schema.UDI, *schema.LABEL_COLUMNS))
     return features, labels
 
 

@@ -19,16 +19,17 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from predmaint import features, schema
-from predmaint.chunks import BatchInputError, file_format, iter_chunks, join_parts, read_columns, write_part
+from predmaint import schema
 from predmaint.config import Params
-from predmaint.data import SchemaError
+from predmaint.data.chunks import BatchInputError, file_format, iter_chunks, join_parts, read_columns, write_part
+from predmaint.data.tables import SchemaError
+from predmaint.model import features
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from predmaint.model.registry import LoadedModel
     from predmaint.quality.contract import Contract
-    from predmaint.registry import LoadedModel
 
 PROBABILITY, PREDICTED, ERROR = "failure_probability", "failure_predicted", "error"
 MODEL_NAME, MODEL_VERSION = "model_name", "model_version"
@@ -101,7 +102,7 @@ def plan(params: Params, input_path: Path, output_path: Path | None = None, chun
         SchemaError: The input lacks model feature columns (named in the message).
         RegistryError: There is no champion.
     """
-    from predmaint.registry import resolve
+    from predmaint.model.registry import resolve
 
     source = Path(input_path).resolve()
     if not source.is_file():
@@ -134,7 +135,7 @@ def plan(params: Params, input_path: Path, output_path: Path | None = None, chun
 
 def cached_model(params: Params, version: str) -> LoadedModel:
     """The registered model ``version``, loaded once per process (keyed by tracking URI, name, version)."""
-    from predmaint.registry import load_model
+    from predmaint.model.registry import load_model
 
     key = (params.tracking_uri, params.mlflow.registered_model, str(version))
     with _models_lock:

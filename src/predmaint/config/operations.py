@@ -1,0 +1,80 @@
+"""Settings of running the system: serving, monitoring and its trigger, replay, orchestration."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from predmaint import schema
+from predmaint.config.base import Section
+
+
+class ServingParams(Section):
+    host: str
+    port: int = Field(ge=0, le=65535)
+    workers: int = Field(ge=1)
+    max_batch: int = Field(ge=1)
+    max_body_bytes: int = Field(ge=1)
+    reload_poll_s: float = Field(gt=0)
+    microbatch_max_size: int = Field(ge=1)
+    microbatch_max_wait_ms: float = Field(ge=0)
+    admin_token_env: str
+    explain_near_fraction: float = Field(gt=0, le=1)
+    access_log: bool
+    shutdown_timeout_s: float = Field(gt=0)
+    registry_timeout_s: float = Field(gt=0)
+    registry_max_retries: int = Field(ge=0)
+
+
+class MonitoringParams(Section):
+    window_rows: int = Field(gt=0)
+    drift_method: Literal["wasserstein", "psi", "ks", "kl_div", "jensenshannon", "hellinger", "energy_distance"]
+    categorical_drift_method: Literal["jensenshannon", "psi", "chisquare", "kl_div", "hellinger", "TVD"]
+    drift_threshold: float = Field(gt=0)
+    categorical_drift_threshold: float = Field(gt=0)
+    column_drift_thresholds: dict[str, float]
+    drift_share_threshold: float = Field(gt=0, le=1)
+    consecutive_windows: int = Field(ge=1)
+    recall_drop: float = Field(ge=0)
+    error_rate_ratio: float = Field(gt=0)
+    performance_confidence: float = Field(ge=0.5, lt=1)
+    min_labelled_rows: int = Field(ge=0)
+    cooldown_windows: int = Field(ge=0)
+    min_new_labelled_rows: int = Field(ge=0)
+    decisions_log: Path
+
+    @field_validator("column_drift_thresholds")
+    @classmethod
+    def _feature_columns(cls, value: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(value) - set(schema.FEATURE_COLUMNS))
+        if unknown:
+            raise ValueError(f"not feature columns: {unknown}; valid: {list(schema.FEATURE_COLUMNS)}")
+        return value
+
+    retrain_policy: Literal["expanding", "sliding"]
+    sliding_window_rows: int = Field(gt=0)
+    max_rows_for_drift: int = Field(gt=0)
+    feedback_delay_s: float = Field(ge=0)
+
+
+class ReplayParams(Section):
+    drift_scenario: str
+    drift_rows: int = Field(gt=0)
+    request_batch: int = Field(gt=0)
+
+
+class OrchestrationParams(Section):
+    monitoring_cron: str
+    work_pool: str
+    prefect_port: int = Field(ge=0, le=65535)
+    mlflow_port: int = Field(ge=0, le=65535)
+    task_retries: int = Field(ge=0)
+    task_retry_delay_s: float = Field(ge=0)
+    batch_chunk_rows: int = Field(gt=0)
+    batch_max_concurrency: int = Field(ge=1)
+    dask_workers: int = Field(ge=1)
+    dask_threads_per_worker: int = Field(ge=1)
+    dask_host: str
+    runner_limit: int = Field(ge=1)

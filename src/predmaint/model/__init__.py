@@ -1,0 +1,1 @@
+"""The model: features, training, evaluation, the promotion gate, registry, tracking, reproduction, batch scoring."""
