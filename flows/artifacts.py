@@ -67,3 +67,37 @@ def label_run(name: str, tags: Iterable[str]) -> None:
 def publish_table(key: str, rows: Sequence[Mapping[str, Any]], description: str) -> None:
     """A Prefect table artifact (``key``: lowercase letters, digits and dashes)."""
     create_table_artifact(table=[dict(r) for r in rows], key=key, description=description)
+
+
+def mlflow_model_url(params: Params, version: str) -> str:
+    """The MLflow UI page of a registered model version."""
+    base = f"http://{params.serving.host}:{params.orchestration.mlflow_port}"
+    return f"{base}/#/models/{params.mlflow.registered_model}/versions/{version}"
+
+
+def publish_gate(params: Params, decision: Any, key: str = "promotion-gate") -> None:
+    """The promotion gate's decision: challenger vs champion per metric, the verdict and its reasons."""
+    champion = decision.champion_metrics or {}
+    shown = [decision.primary_metric, "f1", "recall", "precision", "pr_auc", "expected_cost_per_1000"]
+    rows = [
+        {
+            "metric": name.replace("_", " ") + (" (primary)" if name == decision.primary_metric else ""),
+            f"challenger v{decision.challenger}": fmt(decision.challenger_metrics.get(name)),
+            f"champion {'v' + decision.champion if decision.champion else '(none)'}": fmt(champion.get(name)),
+            "change": change(decision.challenger_metrics.get(name), champion.get(name)),
+        }
+        for name in dict.fromkeys(shown)
+        if name in decision.challenger_metrics
+    ]
+    verdict = "**PROMOTED**" if decision.promoted else "**REFUSED**"
+    links = [f"[challenger v{decision.challenger}]({mlflow_model_url(params, decision.challenger)})"]
+    if decision.champion:
+        links.append(f"[champion v{decision.champion}]({mlflow_model_url(params, decision.champion)})")
+    description = (
+        f"# Promotion gate: {verdict} v{decision.challenger}\n\n"
+        f"on {fmt(decision.rows)} rows neither model was fitted or tuned on\n\n"
+        + "\n".join(f"- {r}" for r in decision.reasons)
+        + "\n\n"
+        + " · ".join(links)
+    )
+    publish_table(key, rows, description)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -83,3 +85,39 @@ def test_serve_on_an_inherited_socket_reports_its_instance(project: Params) -> N
         ready = httpx.get(f"{url}/ready").json()
         assert ready["instance"] == instance and ready["ready"] is True
         assert owns_port(proc.pid, port) and not owns_port(proc.pid, port + 1)
+
+
+def test_stack_status_is_not_up_from_a_pid_alone(tmp_path: Path) -> None:
+    from predmaint.ops.stack import status
+    from tests.conftest import make_project
+
+    foreign_sock = bind("127.0.0.1", 0)
+    port = foreign_sock.getsockname()[1]
+    foreign_sock.close()
+    (tmp_path / "health").write_text("OK")  # the foreign server answers GET /health with 200
+    foreign = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"], cwd=tmp_path)
+    ours = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    try:
+        params = make_project(tmp_path / "proj", orchestration={"mlflow_port": port})
+        run_dir = params.path(params.paths.run_dir)
+        run_dir.mkdir(parents=True)
+        (run_dir / "mlflow.pid").write_text(str(ours.pid))
+        assert _wait_for(lambda: answers(f"http://127.0.0.1:{port}/health"))
+        [line] = [x for x in status(params) if x.startswith("mlflow")]
+        assert "NOT ANSWERING" in line and "up (" not in line, line
+        (run_dir / "mlflow.pid").write_text(str(foreign.pid))
+        [line] = [x for x in status(params) if x.startswith("mlflow")]
+        assert f"up (pid {foreign.pid})" in line, line
+    finally:
+        for proc in (foreign, ours):
+            proc.kill()
+            proc.wait()
+
+
+def _wait_for(check: Callable[[], bool], timeout_s: float = 60) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.2)
+    return False

@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from predmaint.cli import batch, data, lifecycle, model, monitor, quality, serve
+from predmaint.cli import batch, data, lifecycle, model, monitor, quality, serve, ui
 from predmaint.config import PARAMS_ENV, ConfigError, Params, load_params
 from predmaint.config.runtime import disable_telemetry
 
@@ -56,5 +56,5 @@ def get(ctx: typer.Context) -> Params:
         raise typer.Exit(2) from None
 
 
-for area in (data, quality, model, serve, monitor, batch, lifecycle):
+for area in (data, quality, model, serve, ui, monitor, batch, lifecycle):
     area.register(app, get)
