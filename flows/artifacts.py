@@ -13,8 +13,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from prefect.artifacts import create_table_artifact
-
 from predmaint.config import Params
 
 
@@ -66,6 +64,8 @@ def label_run(name: str, tags: Iterable[str]) -> None:
 
 def publish_table(key: str, rows: Sequence[Mapping[str, Any]], description: str) -> None:
     """A Prefect table artifact (``key``: lowercase letters, digits and dashes)."""
+    from prefect.artifacts import create_table_artifact
+
     create_table_artifact(table=[dict(r) for r in rows], key=key, description=description)
 
 

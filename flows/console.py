@@ -39,7 +39,8 @@ class DemoConsole:
         run_dir.mkdir(parents=True, exist_ok=True)
         self.log_path = run_dir / f"demo-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.log"
         self._terminal: IO[str] = os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1)
-        self.console = Console(file=self._terminal, highlight=False, soft_wrap=False)
+        width = None if self._terminal.isatty() else int(os.environ.get("COLUMNS", "120"))
+        self.console = Console(file=self._terminal, highlight=False, soft_wrap=False, width=width)
         self.progress = Progress(
             SpinnerColumn(finished_text="[green]✓"),
             TextColumn("{task.description}"),

@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 
 from predmaint.cli import batch, data, lifecycle, model, monitor, quality, serve, ui
+from predmaint.cli.help import Group, polish
 from predmaint.config import PARAMS_ENV, ConfigError, Params, load_params
 from predmaint.config.runtime import disable_telemetry
 
@@ -23,6 +24,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    cls=Group,
 )
 
 
@@ -58,3 +60,4 @@ def get(ctx: typer.Context) -> Params:
 
 for area in (data, quality, model, serve, ui, monitor, batch, lifecycle):
     area.register(app, get)
+polish(app)

@@ -18,7 +18,7 @@ APP_FACTORY = "serving.app:create_app_from_env"
 def register(app: typer.Typer, get: Callable[[typer.Context], Params]) -> None:
     """Add the ``serve`` command to ``app``."""
 
-    @app.command(rich_help_panel="Serve and monitor")
+    @app.command()
     def serve(
         ctx: typer.Context,
         host: Annotated[str | None, typer.Option(metavar="ADDR", help="Bind address (default: serving.host).")] = None,

@@ -13,7 +13,7 @@ from predmaint.config import Params
 def register(app: typer.Typer, get: Callable[[typer.Context], Params]) -> None:
     """Add the ``ui`` command to ``app``."""
 
-    @app.command(rich_help_panel="Serve and monitor")
+    @app.command()
     def ui(ctx: typer.Context) -> None:
         """Start the MLflow UI, the Prefect UI (on its own API) and the Evidently dashboard; Ctrl-C stops them.
 
