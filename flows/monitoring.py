@@ -157,8 +157,8 @@ def monitoring(
         ],
     )
     decision = decide(params, summary)
+    dashboard(params, summary, context)  # before tracking: MLflow then keeps the reports with their header
     run = track(params, summary, decision)
-    dashboard(params, summary, context)
     publish_decision(params, summary, decision, context, run)
     log.info(
         "window %s: drift share %.2f, fire=%s: %s",
