@@ -128,7 +128,7 @@ def panels() -> list[Any]:
             "costs from params.yaml vs the training baseline",
         ),
         _line("Alarm rate", [("alarm_rate", "share of readings alarmed")], "decisions at the served threshold"),
-        _line("Model version served", [("model_version", "version")], "champion version over time"),
+        _line("Model version over time", [("model_version", "version")], "the version served in each window"),
     ]
 
 
