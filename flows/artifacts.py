@@ -17,16 +17,16 @@ from predmaint.config import Params
 
 
 def fmt(value: Any, digits: int = 3) -> str:
-    """A number for people: thousands separators, ``digits`` significant decimals, ``n/a`` for None/NaN."""
+    """A number for people: ``57,100``, ``3.14``, ``0.031`` (``digits`` decimals below 1), ``n/a`` for None/NaN."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "n/a"
     if isinstance(value, bool) or not isinstance(value, int | float):
         return str(value)
-    if isinstance(value, int) or (float(value).is_integer() and abs(value) >= 1):
+    if abs(value) >= 100 or isinstance(value, int):
         return f"{value:,.0f}"
-    if abs(value) >= 100:
-        return f"{value:,.0f}"
-    return f"{value:.{digits}g}" if abs(value) < 1 else f"{value:,.{digits}f}".rstrip("0").rstrip(".")
+    if abs(value) >= 1:
+        return f"{value:,.2f}"
+    return f"{value:.{digits}f}"
 
 
 def change(new: Any, old: Any) -> str:

@@ -39,7 +39,7 @@ class DemoConsole:
         run_dir.mkdir(parents=True, exist_ok=True)
         self.log_path = run_dir / f"demo-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.log"
         self._terminal: IO[str] = os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1)
-        width = None if self._terminal.isatty() else int(os.environ.get("COLUMNS", "120"))
+        width = None if self._terminal.isatty() else max(120, int(os.environ.get("COLUMNS", "0") or 0))
         self.console = Console(file=self._terminal, highlight=False, soft_wrap=False, width=width)
         self.progress = Progress(
             SpinnerColumn(finished_text="[green]✓"),

@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 
 from flows.common import project_params
-from flows.demo_report import DayRow, data_source, source_warning, summary_table, where_to_look
+from flows.demo_report import DayRow, data_source, decisions_table, source_warning, summary_table, where_to_look
 from predmaint.config import PARAMS_ENV, Params
 
 __all__ = ["DayRow", "main", "run_day", "run_lifecycle"]
@@ -179,13 +179,14 @@ def run_lifecycle(params_path: str | None = None, drift: bool = True) -> tuple[P
     warning = source_warning(source, described)
     if warning:
         loud(warning)
-    say(f"project {params.root}; data {described}; MLflow {params.tracking_uri}; Prefect ephemeral API")
+    say(f"data: {described}; MLflow {params.tracking_uri}; Prefect ephemeral API")
     reset_serving_state(params)
     with step("training pipeline: DVC stages, Data Docs, promotion gate") as describe:
         trained = training_pipeline(params_path)
         ran = [s for s, r in trained["stages_ran"].items() if r]
-        describe(f"training pipeline: ran {', '.join(ran) or 'nothing (all up to date)'}; "
-                 f"{trained['promotion']['summary']}")  # fmt: skip
+        gate = trained["promotion"]
+        verdict = f"v{gate['version']} {'promoted' if gate['promoted'] else 'not promoted'}"
+        describe(f"training pipeline: ran {', '.join(ran) or 'nothing (up to date)'}; {verdict}")
     after, described_after = data_source(params)
     if after != source or (warning is None and source_warning(after, described_after)):
         loud(source_warning(after, described_after) or f"data source: {described_after}")
@@ -226,6 +227,7 @@ def main(params_path: str | None = None) -> int:
     finally:
         _ACTIVE["console"] = None
     console.table(summary_table(rows))
+    console.table(decisions_table(rows))
     source, described = data_source(params)
     warning = source_warning(source, described)
     if warning:

@@ -70,28 +70,38 @@ def _served(r: DayRow) -> str:
 
 
 def summary_table(rows: list[DayRow]) -> Table:
-    """Per day: rows, drift share, error rate and cost vs training, the trigger's reasons, the gate, the version."""
-    table = Table(title="The replayed days", show_lines=True, expand=True)
+    """Per day: rows, drift share, error rate and expected cost vs training, the version served."""
+    table = Table(title="The replayed days (production vs training)", title_justify="left")
     table.add_column("day", no_wrap=True)
     table.add_column("rows", justify="right")
-    table.add_column("drift", justify="right")
-    table.add_column("error rate\nprod / train", justify="right")
-    table.add_column("cost per 1,000\nprod / train", justify="right")
-    table.add_column("trigger and why", ratio=3)
-    table.add_column("gate", ratio=2)
+    table.add_column("drift share", justify="right")
+    table.add_column("error rate", justify="right", no_wrap=True)
+    table.add_column("cost per 1,000 readings", justify="right", no_wrap=True)
     table.add_column("served", no_wrap=True)
     for r in rows:
-        trigger = ("[bold red]RETRAIN[/]: " if r.fire else "no retrain: ") + "; ".join(r.reasons)
         table.add_row(
             r.day,
             fmt(r.rows),
-            fmt(r.drift_share, 2),
-            f"{fmt(r.error_rate)} / {fmt(r.training_error_rate)}",
-            f"{fmt(r.cost)} / {fmt(r.training_cost)}\n{change(r.cost, r.training_cost)}",
-            trigger,
-            r.gate or "—",
+            f"{r.drift_share:.2f}",
+            f"{fmt(r.error_rate)} vs {fmt(r.training_error_rate)}",
+            f"{fmt(r.cost)} vs {fmt(r.training_cost)} ({change(r.cost, r.training_cost)})",
             _served(r),
         )
+    return table
+
+
+def decisions_table(rows: list[DayRow]) -> Table:
+    """Per day: the trigger's verdict with all its reasons, and the promotion gate's verdict with its numbers."""
+    table = Table(
+        title="Why: the trigger's reasons and the gate's verdict", title_justify="left", row_styles=["", "dim"]
+    )
+    table.add_column("day", no_wrap=True)
+    table.add_column("decision", ratio=1)
+    for r in rows:
+        text = ("[bold red]RETRAIN[/]: " if r.fire else "no retrain: ") + "; ".join(r.reasons)
+        if r.gate:
+            text += f"\n[bold]gate[/]: {r.gate}"
+        table.add_row(r.day, text)
     return table
 
 
