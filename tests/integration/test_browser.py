@@ -117,8 +117,8 @@ def test_data_docs_are_styled_and_show_the_passed_batch_as_passed(
     params, _ = lifecycle
     site = params.path(params.paths.data_docs_dir)
     before = len(browser.blocked)
-    page = browser.open((site / "index.html").as_uri(), wait_for="table")
-    assert "gate-passed_" in page.inner_text("body")
+    page = browser.open((site / "index.html").as_uri())
+    page.get_by_text("gate-passed_").first.wait_for(timeout=60_000)
     assert page.evaluate("getComputedStyle(document.body).fontFamily").startswith("-apple-system"), "unstyled"
     browser.shot(page, "data-docs-index")
     passed = next((site / "validations" / "raw").rglob("*.html"))
