@@ -3,6 +3,9 @@ registry going away never stops the service."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import subprocess
 import sys
 import threading
@@ -137,7 +140,7 @@ def remote_registry(
     ]
     cmd += ["--backend-store-uri", db, "--workers", "1", "--no-serve-artifacts"]
     log = (project.root / "mlflow-server.log").open("wb")
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=project.root)
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=project.root, start_new_session=True)
     uri = f"http://127.0.0.1:{port}"
     _wait_for(lambda: _healthy(uri), timeout_s=180)
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
@@ -150,9 +153,15 @@ def remote_registry(
     try:
         yield remote, proc
     finally:
-        proc.terminate()
-        proc.wait(30)
+        _kill(proc)
         log.close()
+
+
+def _kill(proc: subprocess.Popen[bytes]) -> None:
+    """Kill the server and its workers at once (SIGKILL to the group): no wait on a slow graceful exit."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
 
 
 def _healthy(uri: str) -> bool:
@@ -168,8 +177,7 @@ def test_unreachable_registry_keeps_serving(remote_registry: tuple[Params, subpr
     with TestClient(create_app(settings)) as client:
         _wait_for(lambda: client.get("/ready").status_code == 200, timeout_s=120)
         assert client.get("/ready").json()["registry"]["reachable"] is True
-        registry_proc.terminate()
-        registry_proc.wait(30)
+        _kill(registry_proc)
         r = client.post("/admin/reload", headers=AUTH)
         assert r.status_code == 503 and "registry unreachable" in r.json()["detail"], r.text
         ready = client.get("/ready")
