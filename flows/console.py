@@ -9,6 +9,7 @@ the terminal (with the log's tail) before the demo exits.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
@@ -54,7 +55,12 @@ class DemoConsole:
         sys.stdout.flush()
         sys.stderr.flush()
         saved = os.dup(1), os.dup(2)
-        with self.log_path.open("ab", buffering=0) as log:
+        with (
+            self.log_path.open("ab", buffering=0) as log,
+            self.log_path.open("a", buffering=1, encoding="utf-8") as text,
+            contextlib.redirect_stdout(text),
+            contextlib.redirect_stderr(text),
+        ):
             os.dup2(log.fileno(), 1)
             os.dup2(log.fileno(), 2)
             errors = _TerminalErrors(self.console)
@@ -95,6 +101,14 @@ class DemoConsole:
     def table(self, table: Table) -> None:
         """Print a rich table."""
         self.console.print(table)
+
+    def silence_rest(self) -> None:
+        """Point fd 1/2 at the log again for whatever runs at exit (Prefect stops its server then)."""
+        sys.stdout.flush()
+        sys.stderr.flush()
+        with self.log_path.open("ab", buffering=0) as log:
+            os.dup2(log.fileno(), 1)
+            os.dup2(log.fileno(), 2)
 
     def failed(self, exc: BaseException) -> None:
         """The error in full on the terminal, then the end of the log (where the details are)."""

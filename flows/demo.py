@@ -179,7 +179,8 @@ def run_lifecycle(params_path: str | None = None, drift: bool = True) -> tuple[P
     warning = source_warning(source, described)
     if warning:
         loud(warning)
-    say(f"data: {described}; MLflow {params.tracking_uri}; Prefect ephemeral API")
+    else:
+        say(f"data: {described}")
     reset_serving_state(params)
     with step("training pipeline: DVC stages, Data Docs, promotion gate") as describe:
         trained = training_pipeline(params_path)
@@ -229,12 +230,13 @@ def main(params_path: str | None = None) -> int:
     console.table(summary_table(rows))
     console.table(decisions_table(rows))
     source, described = data_source(params)
-    warning = source_warning(source, described)
+    warning = source_warning(source, described, short=True)
     if warning:
         console.banner(warning)
     for line in where_to_look(params, api_log(params), console.log_path):
         console.console.print(line)
     console.console.print(f"done in {time.monotonic() - t0:.0f} s")
+    console.silence_rest()
     return 0
 
 

@@ -50,8 +50,11 @@ def data_source(params: Params) -> tuple[str, str]:
     return first, f"{first}: {csv} does not exist (not ingested yet)"
 
 
-def source_warning(source: str, description: str) -> str | None:
+def source_warning(source: str, description: str, short: bool = False) -> str | None:
     """A loud message when the data is not the real AI4I file from disk (simulated or downloaded)."""
+    if short and source != "path":
+        what = {"simulator": "the built-in SIMULATOR (not the real AI4I data)", "url": "the UCI download"}
+        return f"DATA SOURCE: {what.get(source, source)}: {description}"
     if source == "simulator":
         return (
             f"DATA SOURCE: the built-in SIMULATOR, not the real AI4I 2020 data.\n{description}\n"
