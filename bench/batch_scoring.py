@@ -26,7 +26,7 @@ sys.path.insert(0, str(REPO))
 
 
 def _project(root: Path) -> Any:
-    from predmaint.model.registry import promote
+    from predmaint.model.promote import promote
     from predmaint.model.run import train
     from tests.conftest import make_project
     from tests.model.conftest import prepare_data

@@ -39,18 +39,22 @@ def read_window(params: Params, since: float | None, rows: int | None) -> pd.Dat
 
 @task(name="evidently-report")
 def report(params: Params, window: pd.DataFrame, window_id: str | None) -> tuple[MonitoringSummary, WindowContext]:
-    """Drift, data summary and classification reports (HTML + JSON) against the training data."""
+    """Drift, data summary and classification reports (HTML + JSON) against the champion's training window."""
     from predmaint.monitoring import sources
     from predmaint.monitoring.dashboard import WindowContext
     from predmaint.monitoring.summary import monitor_window
 
     version, threshold, baseline = sources.champion_baseline(params)
-    reference = sources.load_reference(params)
-    summary = monitor_window(params, reference, window, baseline, window_id=window_id, threshold=threshold)
-    ref_path = sources.reference_path(params)
+    reference, info = sources.champion_reference(params)
+    if info.get("note"):
+        get_run_logger().warning("monitoring reference: %s", info["note"])
+    summary = monitor_window(
+        params, reference, window, baseline, window_id=window_id, threshold=threshold, reference_info=info
+    )
     served = summary.model_versions[-1] if summary.model_versions else version
-    context = WindowContext(served, f"training window of v{version} ({ref_path.relative_to(params.root)})")
-    return summary, context
+    what = f"v{info['model_version']} training window" if info.get("source") == "champion" else "paths.reference"
+    label = f"{what} {info.get('path', '')} ({info.get('version_id') or 'version unknown'})".replace("  ", " ")
+    return summary, WindowContext(served, label)
 
 
 @task(name="trigger-decision")

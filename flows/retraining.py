@@ -1,4 +1,4 @@
-"""`retraining`: new training window → data gate → challenger → fair promotion gate → record why.
+"""`retraining`: new training window → data gate → challenger → unbiased promotion gate → record why.
 
 Run by the monitoring flow's trigger (as a subflow in ephemeral mode, or by a Prefect automation
 on the ``predmaint.retrain.requested`` event when deployed).
@@ -50,10 +50,10 @@ def train_challenger(params: Params, window: RetrainWindow) -> TrainResult:
 
 @task(name="promotion-gate")
 def promotion_gate(params: Params, window: RetrainWindow) -> PromotionDecision:
-    """Champion vs challenger on the same rows: pinned holdout + the held-out recent window."""
-    from predmaint.model.registry import promote
+    """Champion vs challenger on the held-out recent window: rows neither fitted nor tuned on."""
+    from predmaint.model.promote import promote
 
-    return promote(params, window=window.gate_window)
+    return promote(params, window=window.gate_window, source=window.gate_source)
 
 
 @flow(name="retraining", log_prints=True)
@@ -78,7 +78,8 @@ def retraining(params_path: str | None = None, reason: str = "manual") -> dict[s
     create_markdown_artifact(
         f"# Retraining: {'promoted' if decision.promoted else 'not promoted'}\n\n"
         f"- reason: {reason}\n- data version: {window.version.version_id} ({fmt(window.rows)} rows, "
-        f"{fmt(window.production_rows)} from production)\n- challenger: v{result.version}\n",
+        f"{fmt(window.production_rows)} from production)\n- challenger: v{result.version}\n"
+        f"- gate rows: {fmt(decision.rows)} (UDI {decision.udi_range}) of {decision.rows_source}\n",
         key="retraining-data",
     )
     return {
@@ -89,4 +90,6 @@ def retraining(params_path: str | None = None, reason: str = "manual") -> dict[s
         "challenger": result.version,
         "promoted": decision.promoted,
         "decision": decision.summary,
+        "gate_rows": decision.rows,
+        "gate_rows_source": decision.rows_source,
     }

@@ -29,7 +29,7 @@ def dvc_stage(params: Params, stage: str, force: bool = False) -> bool:
 @task(name="promotion-gate")
 def promotion_gate(params: Params) -> dict[str, Any]:
     """Champion vs challenger on the same data; promote only if the gate passes."""
-    from predmaint.model.registry import promote
+    from predmaint.model.promote import promote
 
     decision = promote(params)
     get_run_logger().info("promotion: %s", decision.summary)

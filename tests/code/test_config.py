@@ -15,7 +15,8 @@ def test_repo_params_are_valid() -> None:
     params = load_params(REPO / "params.yaml", environ={})
     assert params.root == REPO
     assert params.split.train_rows == 7000
-    assert params.model.hyperparameters()["n_estimators"] == 100
+    assert params.model.hyperparameters()["n_estimators"] == 200
+    assert params.backtest.origins == [4000, 5000, 6000, 7000] and params.training.calibration == "logit"
 
 
 def test_missing_file_names_the_file(tmp_path: Path) -> None:

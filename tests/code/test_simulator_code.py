@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 from predmaint import schema
 from predmaint.cli import app
 from predmaint.config import ConfigError, load_params
+from predmaint.config.data import WearClockParams
 from predmaint.data import tables
 from predmaint.data.lineage import Manifest
 from predmaint.data.simulate import get_scenario, product_types, temperature_walks, tool_wear
@@ -32,17 +33,30 @@ def test_short_run_is_the_start_of_a_full_block() -> None:
     assert np.array_equal(short, full[:10])
 
 
-def test_tool_wear_resets_at_the_first_row_reaching_its_life() -> None:
+def clock(start: float) -> WearClockParams:
+    """A wear clock that (practically) always reads ``start``."""
+    return WearClockParams(start_min=start, weibull_shape=1.0, weibull_scale_min=1e-9)
+
+
+def test_tool_wear_resets_after_the_product_that_reaches_its_life() -> None:
     increments = np.full(30, 2, dtype=np.int64)
-    wear, twf = tool_wear(np.random.default_rng(0), increments, (9.5, 9.5), (20.0, 20.0))
-    assert wear[:7].tolist() == [0, 2, 4, 6, 8, 10, 0]
-    assert np.flatnonzero(twf).tolist() == [5, 11, 17, 23, 29]
+    wear, twf = tool_wear(np.random.default_rng(0), increments, clock(9.5), clock(20.0))
+    assert wear[:7].tolist() == [0, 2, 4, 6, 8, 0, 2], "the row at wear 8 takes the tool to 10 ≥ 9.5"
+    assert np.flatnonzero(twf).tolist() == [4, 9, 14, 19, 24, 29]
 
 
 def test_planned_replacement_before_failure_is_not_twf() -> None:
     increments = np.full(30, 3, dtype=np.int64)
-    wear, twf = tool_wear(np.random.default_rng(0), increments, (50.0, 50.0), (6.0, 6.0))
-    assert wear[:4].tolist() == [0, 3, 6, 0] and not twf.any()
+    wear, twf = tool_wear(np.random.default_rng(0), increments, clock(50.0), clock(5.5))
+    assert wear[:4].tolist() == [0, 3, 0, 3] and not twf.any()
+
+
+def test_outcome_share_follows_the_clocks() -> None:
+    """Same shape, scales 1 : 1 → the failure clock comes first for half of the tools."""
+    same = WearClockParams(start_min=10, weibull_shape=1.8, weibull_scale_min=5)
+    wear, twf = tool_wear(np.random.default_rng(1), np.full(200_000, 1, dtype=np.int64), same, same)
+    ends = np.flatnonzero(np.diff(wear) < 0)
+    assert twf[ends].mean() == pytest.approx(0.5, abs=0.02)
 
 
 def test_type_draws_stay_paired_across_mixes() -> None:

@@ -35,18 +35,11 @@ MARGINAL_TOLERANCE = [
     (schema.TORQUE, 0.5, 0.3),
     (schema.TOOL_WEAR, 5.0, 4.0),
 ]
-# (label, lowest and highest allowed ratio simulated rate / real rate). The real file is one
-# realisation: 46 TWF, 95 PWF are tight; HDF hinges on its temperature history; its 19 RNF are
-# twice the documented 0.1 % (the simulator follows the documentation).
-RATE_BANDS = [
-    (schema.TARGET, 0.8, 1.2),
-    ("TWF", 0.75, 1.25),
-    ("HDF", 0.6, 1.4),
-    ("PWF", 0.75, 1.25),
-    ("OSF", 0.7, 1.3),
-    ("RNF", 0.25, 1.25),
-]
+# (label, lowest and highest allowed ratio simulated rate / real rate): the issue's acceptance,
+# every per-mode rate per 10,000 rows within the real file's ± 30 % (RNF = the flag).
+RATE_BANDS = [(label, 0.7, 1.3) for label in (schema.TARGET, *schema.FAILURE_MODES)]
 RULE_MODES = ("HDF", "PWF", "OSF")
+FAILING_MODES = ("TWF", "HDF", "PWF", "OSF")  # RNF is flagged but is not a machine failure (real labels)
 
 
 @pytest.fixture(scope="module")
@@ -73,8 +66,10 @@ def assert_labels_follow_rules(frame: pd.DataFrame, params: Params) -> None:
     flags = physics.rule_flags(readings(frame), params.physics)
     for mode in RULE_MODES:
         assert np.array_equal(frame[mode].to_numpy(), flags[mode].astype(np.int64)), mode
-    any_mode = frame[list(schema.FAILURE_MODES)].max(axis=1)
-    assert frame[schema.TARGET].equals(any_mode)
+    failing = frame[list(FAILING_MODES)].max(axis=1)
+    assert (frame[schema.TARGET] >= failing).all(), "every TWF/HDF/PWF/OSF row is a machine failure"
+    unexplained = (frame[schema.TARGET] == 1) & (failing == 0)
+    assert unexplained.mean() < 0.002, "failures no mode explains: ~9 per 10,000 as in the real file"
 
 
 def replacement_rows(frame: pd.DataFrame) -> np.ndarray:
@@ -200,18 +195,45 @@ def test_simulated_labels_follow_the_rules(big: pd.DataFrame, params: Params) ->
 def test_tool_wear_increments_and_replacement(big: pd.DataFrame, params: Params) -> None:
     sim = params.simulator
     wear = big[schema.TOOL_WEAR].to_numpy()
-    increments = big[schema.TYPE].map(sim.tool_wear_min_per_type).to_numpy()[:-1]
+    increments = big[schema.TYPE].map(sim.tool_wear_min_per_type).to_numpy()
     ends = replacement_rows(big)
     reset = np.zeros(len(wear) - 1, dtype=bool)
     reset[ends] = True
     assert wear[0] == 0 and (wear[ends + 1] == 0).all()
-    assert (np.diff(wear)[~reset] == increments[~reset]).all()
-    low = min(sim.replacement_window_min[0], params.physics.twf_window_min[0])
-    high = min(sim.replacement_window_min[1], params.physics.twf_window_min[1])
-    assert (wear[ends] >= low).all() and (wear[ends] < high + max(sim.tool_wear_min_per_type.values())).all()
+    assert (np.diff(wear)[~reset] == increments[:-1][~reset]).all()
+    start = min(sim.tool_failure_wear.start_min, sim.tool_replacement_wear.start_min)
+    assert (wear[ends] + increments[ends] >= start).all(), "a tool leaves once its product takes it to its life"
     twf_rows = np.flatnonzero(big["TWF"].to_numpy())
     assert set(twf_rows) <= set(ends), "TWF only on the last row of a tool"
-    assert 0.25 <= len(twf_rows) / len(ends) <= 0.5, "share of tool changes that are failures (real: 46/119)"
+    assert 0.33 <= len(twf_rows) / len(ends) <= 0.44, "share of tool changes that are failures (real: 46/119)"
+
+
+def twf_rate_by_wear(frame: pd.DataFrame, params: Params) -> dict[str, float]:
+    """TWF per reading where no other rule fires, below and from 225 min of wear (in 200+)."""
+    rules = np.logical_or.reduce(list(physics.rule_flags(readings(frame), params.physics).values()))
+    wear = frame[schema.TOOL_WEAR]
+    out = {}
+    for name, band in (("200-225", wear.between(200, 224)), ("225+", wear >= 225)):
+        rows = band & ~rules
+        out[name] = float(frame.loc[rows, "TWF"].mean())
+    return out
+
+
+@needs_real_data
+def test_tool_changes_match_real(big: pd.DataFrame, real: pd.DataFrame, params: Params) -> None:
+    """The wear at a tool change, the share that fail, and the per-reading TWF rate by wear."""
+    quartiles = [0.25, 0.5, 0.75]
+    sim_end = pd.Series(big[schema.TOOL_WEAR].to_numpy()[replacement_rows(big)]).quantile(quartiles)
+    real_end = pd.Series(real[schema.TOOL_WEAR].to_numpy()[replacement_rows(real)]).quantile(quartiles)
+    assert np.abs(sim_end.to_numpy() - real_end.to_numpy()).max() <= 3, (sim_end.tolist(), real_end.tolist())
+    sim_rate, real_rate = twf_rate_by_wear(big, params), twf_rate_by_wear(real, params)
+    assert sim_rate["200-225"] == pytest.approx(real_rate["200-225"], abs=0.02), (sim_rate, real_rate)
+    assert sim_rate["225+"] == pytest.approx(real_rate["225+"], abs=0.06), (sim_rate, real_rate)  # 66 real rows
+
+
+def test_rnf_is_flagged_but_not_a_failure(big: pd.DataFrame) -> None:
+    only_rnf = (big["RNF"] == 1) & (big[list(FAILING_MODES)].max(axis=1) == 0)
+    assert only_rnf.sum() > 0 and (big.loc[only_rnf, schema.TARGET] == 0).all()
 
 
 def test_unknown_scenario_names_the_valid_ones(params: Params) -> None:
@@ -271,7 +293,7 @@ def test_torque_bias_changes_only_the_reported_torque(params: Params, baseline: 
 def test_replacement_policy_runs_tools_to_failure(params: Params, baseline: pd.DataFrame) -> None:
     late = simulate(params, rows=SCENARIO_ROWS, scenario="tool_replacement_policy")
     twf_share = late["TWF"].sum() / len(replacement_rows(late))
-    assert twf_share > 0.9 > baseline["TWF"].sum() / len(replacement_rows(baseline))
+    assert twf_share > 0.8 > 0.5 > baseline["TWF"].sum() / len(replacement_rows(baseline))
     wear_at_change = late[schema.TOOL_WEAR].to_numpy()[replacement_rows(late)].mean()
     assert wear_at_change > baseline[schema.TOOL_WEAR].to_numpy()[replacement_rows(baseline)].mean()
     assert late["OSF"].sum() > baseline["OSF"].sum()

@@ -37,7 +37,7 @@ BAD: dict[int, tuple[str, Any, str]] = {  # row position -> (column, value, what
 @pytest.fixture(scope="module")
 def champion(tmp_path_factory: pytest.TempPathFactory) -> Params:
     """A project with a 20-tree forest registered and promoted to @champion."""
-    from predmaint.model.registry import promote
+    from predmaint.model.promote import promote
     from predmaint.model.run import train
 
     params = make_project(

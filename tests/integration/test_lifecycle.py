@@ -52,7 +52,8 @@ def test_drift_day_fires_retrains_and_the_service_serves_the_champion(lifecycle:
     assert [d["challenger_version"] for d in decisions] == ["1", "2"]
     assert decisions[-1]["reasons"], "the gate's decision must carry its reasons"
     tags = client.get_model_version(params.mlflow.registered_model, "2").tags
-    assert tags["gate_decision"] in {"promoted", "refused"} and tags["gate_reasons"], tags
+    assert tags["gate_decision"] in {"promoted", "lost"} and tags["gate_reasons"], tags
+    assert decisions[-1]["rows_source"].startswith("data version ")  # the held-out gate window, recorded
 
     with (params.path(params.paths.monitoring_dir) / "decisions.csv").open() as fh:
         fired = [r["fire"] for r in csv.DictReader(fh)]

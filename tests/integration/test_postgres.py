@@ -152,7 +152,8 @@ def test_init_script_creates_one_owned_database_per_service(databases: Server) -
 
 
 def test_training_and_registry_live_in_postgres(databases: Server, project: Params) -> None:
-    from predmaint.model.registry import load_model, promote
+    from predmaint.model.promote import promote
+    from predmaint.model.registry import load_model
     from predmaint.model.run import train
 
     uri = databases.url("mlflow", MLFLOW_PASSWORD, "mlflow")

@@ -98,6 +98,9 @@ def test_drifted_window_reports_decides_and_logs(project: Params, reference: pd.
     assert run.data.metrics["trigger_fire"] == 1.0
     assert run.data.metrics["training.error_rate"] == pytest.approx(summary.training["error_rate"])
     assert "production.recall" in run.data.metrics and "ratio.error_rate" in run.data.metrics
+    wear_tail = summary.tails["tool_wear_min"]
+    assert run.data.metrics["tail_share.tool_wear_min"] == pytest.approx(wear_tail["beyond"] / wear_tail["rows"])
+    assert run.data.metrics["failure_rate"] == pytest.approx(summary.failure_rate)
     assert run.data.tags["trigger_fire"] == "yes"
     artifacts = {a.path for a in client.list_artifacts(run_id, "evidently")}
     assert {"evidently/drift.html", "evidently/performance.html"} <= artifacts

@@ -9,7 +9,6 @@ import pytest
 from predmaint import schema
 from predmaint.config import CostParams, Params
 from predmaint.model import features, metrics
-from predmaint.model.gate import decide, gate_rows, relative_gain
 from predmaint.model.train import build_pipeline, fit, read_training_data, split_window
 from tests.model.conftest import reconfigure
 
@@ -47,6 +46,36 @@ def test_mode_recall_is_none_without_positives() -> None:
     assert "recall_HDF" not in metrics.numeric_only(out)
 
 
+def test_mode_recall_counts_failures_only_on_a_hand_made_frame() -> None:
+    """Rows 0-7: failure flags, mode flags and alarms chosen so each category has a known answer."""
+    frame = pd.DataFrame(
+        {
+            schema.TARGET: [1, 1, 1, 1, 1, 0, 0, 1],
+            "TWF": [1, 1, 0, 0, 0, 0, 0, 0],
+            "HDF": [0, 0, 0, 0, 0, 0, 0, 0],
+            "PWF": [0, 0, 1, 0, 0, 0, 0, 0],
+            "OSF": [0, 0, 1, 1, 0, 1, 0, 0],  # row 5: an OSF flag on a non-failure
+            "RNF": [0, 0, 0, 0, 0, 0, 1, 0],  # row 6: RNF on a non-failure (as in the AI4I file)
+        }
+    )
+    alarms = np.array([0, 1, 1, 0, 1, 1, 1, 0], dtype=bool)
+    out = metrics.metrics(
+        frame[schema.TARGET], alarms.astype(float), 0.5, CostParams(missed_failure=1, false_alarm=1), frame
+    )
+    assert (out["recall_TWF"], out["failures_TWF"]) == (0.5, 2)
+    assert (out["recall_PWF"], out["failures_PWF"]) == (1.0, 1)
+    assert (out["recall_OSF"], out["failures_OSF"]) == (0.5, 2)  # row 5 is not a failure: not counted
+    assert out["recall_RNF"] is None and out["failures_RNF"] == 0  # row 6: no RNF failure at all
+    assert out["recall_HDF"] is None
+    assert (out["recall_unexplained"], out["failures_unexplained"]) == (0.5, 2)  # rows 4 and 7
+    # Independent recount: per category, alarms among the failure rows carrying it.
+    failed = frame[schema.TARGET] == 1
+    for mode in schema.FAILURE_MODES:
+        members = (failed & (frame[mode] == 1)).to_numpy()
+        assert out[f"recall_{mode}"] == (alarms[members].mean() if members.any() else None)
+    assert (out["tp"], out["fn"], out["fp"], out["tn"]) == (3, 3, 2, 0)
+
+
 def test_ids_and_labels_are_never_features(project: Params) -> None:
     frame = read_training_data(project.path(project.paths.reference))
     fitted = fit(project, frame)
@@ -60,8 +89,8 @@ def test_ids_and_labels_are_never_features(project: Params) -> None:
 
 def test_validation_slice_is_the_chronological_tail_and_never_fitted(project: Params) -> None:
     frame = read_training_data(project.path(project.paths.reference))
-    fit_rows, holdout = split_window(frame, project.training.validation_rows)
-    assert len(holdout) == project.training.validation_rows
+    fit_rows, holdout = split_window(frame, project.training.validation_fraction)
+    assert len(holdout) == round(len(frame) * project.training.validation_fraction)
     assert holdout[schema.UDI].tolist() == frame[schema.UDI].iloc[-len(holdout) :].tolist()
     assert fit_rows[schema.UDI].max() < holdout[schema.UDI].min()
 
@@ -71,7 +100,8 @@ def test_changed_n_estimators_changes_the_model(project: Params) -> None:
     a = fit(project, frame)
     changed = reconfigure(project, model={"random_forest": {**project.model.random_forest, "n_estimators": 7}})
     b = fit(changed, frame)
-    assert len(b.pipeline[-1].estimators_) == 7
+    forest = getattr(b.pipeline[-1], "estimator", b.pipeline[-1])  # inside the calibrator
+    assert len(forest.estimators_) == 7
     assert not np.array_equal(a.holdout_proba, b.holdout_proba)
     again = fit(project, frame)
     assert np.array_equal(a.holdout_proba, again.holdout_proba)
@@ -83,29 +113,6 @@ def test_each_algorithm_fits(project: Params) -> None:
         section = {**getattr(project.model, algorithm), **hp}
         params = reconfigure(project, model={"algorithm": algorithm, algorithm: section})
         fitted = fit(params, frame)
-        assert type(fitted.pipeline[-1]).__name__.lower().startswith(algorithm.split("_")[0][:4])
+        classifier = getattr(fitted.pipeline[-1], "estimator", fitted.pipeline[-1])  # inside the calibrator
+        assert type(classifier).__name__.lower().startswith(algorithm.split("_")[0][:4])
         assert 0 < fitted.threshold < 1
-
-
-def test_gate_rule_and_rows() -> None:
-    from predmaint.config import PromotionParams
-
-    rule = PromotionParams(
-        primary_metric="expected_cost_per_1000",
-        min_gain=0.05,
-        recall_tolerance=0.02,
-        minimums={"f1": 0.5},
-        recent_window_rows=100,
-    )
-    champ = {"expected_cost_per_1000": 100.0, "recall": 0.8, "f1": 0.7}
-    better = {"expected_cost_per_1000": 90.0, "recall": 0.79, "f1": 0.7}
-    assert relative_gain("expected_cost_per_1000", 90.0, 100.0) == pytest.approx(0.1)
-    assert decide(rule, better, champ)[0]
-    assert not decide(rule, {**better, "expected_cost_per_1000": 97.0}, champ)[0]
-    assert not decide(rule, {**better, "recall": 0.7}, champ)[0]
-    assert not decide(rule, {**better, "f1": 0.4}, None)[0]
-    assert decide(rule, better, None)[0]
-    holdout = pd.DataFrame({schema.UDI: [10, 11, 12, 13], schema.TARGET: [0, 1, 0, 1]})
-    assert gate_rows(holdout, None, [(1, 11)])[schema.UDI].tolist() == [12, 13]
-    with pytest.raises(ValueError, match="both classes"):
-        gate_rows(holdout, None, [(1, 12)])

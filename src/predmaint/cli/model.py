@@ -44,7 +44,7 @@ def _fmt(values: dict[str, Any], keys: tuple[str, ...]) -> str:
 
 
 SHOWN = ("f1", "pr_auc", "roc_auc", "precision", "recall", "expected_cost_per_1000")
-MODES = ("recall_TWF", "recall_HDF", "recall_PWF", "recall_OSF", "recall_RNF")
+MODES = ("recall_TWF", "recall_HDF", "recall_PWF", "recall_OSF", "recall_RNF", "recall_unexplained")
 
 
 def register(app: typer.Typer, get: Callable[[typer.Context], Params]) -> None:
@@ -59,8 +59,8 @@ def register(app: typer.Typer, get: Callable[[typer.Context], Params]) -> None:
     ) -> None:
         """Fit the pipeline, pick the cost-optimal threshold, log to MLflow and register @challenger.
 
-        The last training.validation_rows rows of the window are never fitted on: they choose the
-        threshold and become the version's pinned holdout for `predmaint promote`.
+        The last training.validation_fraction of the window is never fitted on: it calibrates the
+        probabilities and chooses the threshold, so `predmaint promote` never judges the version on it.
         """
         from predmaint.model.run import train as run
         from predmaint.model.train import TrainingDataError
@@ -99,40 +99,76 @@ def register(app: typer.Typer, get: Callable[[typer.Context], Params]) -> None:
             raise _fail(str(exc)) from None
         typer.echo(f"version {values['version']} on {values['rows']} production rows:")
         typer.echo("  " + _fmt(values, SHOWN))
-        typer.echo("  " + _fmt(values, MODES) + "  (n/a = no failures of that mode)")
+        typer.echo("  " + _fmt(values, MODES) + "  (failures only; n/a = no failure of that category)")
 
     @app.command()
     def promote(
         ctx: typer.Context,
         window: Annotated[
             Path | None,
-            typer.Option(help="CSV of recent labelled production rows (features + labels) to add to the gate."),
+            typer.Option(help="CSV of labelled rows (features + labels) to judge on (default: the production stream)."),
         ] = None,
     ) -> None:
         """Run the champion/challenger gate and move @champion if the challenger wins.
 
-        Both models are scored on the same rows: the challenger's pinned holdout plus WINDOW, minus
-        any row either model was fitted on. The rule (promotion.* in params.yaml): the primary metric
-        improves by at least min_gain, recall drops by at most recall_tolerance, minimums hold; the
-        first model needs only the minimums. Exit code 0 = promoted, 3 = refused.
+        Both models are judged on the same rows, WINDOW (default: the labelled production stream),
+        minus every row either was fitted or tuned on, each at its own threshold. Promote only when
+        a paired bootstrap shows the challenger cheaper with promotion.confidence and its recall
+        non-inferior within promotion.recall_margin; the first model needs only the minimums.
+        Exit code 0 = promoted, 3 = refused.
         """
         from predmaint.data.tables import read_table
+        from predmaint.model.promote import promote as run
         from predmaint.model.registry import RegistryError
-        from predmaint.model.registry import promote as run
 
         params = get(ctx)
         frame = read_table(window) if window is not None else None
         try:
-            decision = run(params, window=frame)
+            decision = run(params, window=frame, source=str(window) if window is not None else None)
         except (RegistryError, ValueError, KeyError) as exc:
             raise _fail(str(exc)) from None
         typer.echo(decision.summary)
-        typer.echo(f"gate rows: {decision.rows}")
+        typer.echo(f"gate rows: {decision.rows} ({decision.rows_source}, UDI {decision.udi_range})")
         hint = None if decision.promoted else next_step(decision.summary)
         if hint:
             typer.echo(f"next: {hint}")
         if not decision.promoted:
             raise typer.Exit(3)
+
+    @app.command()
+    def backtest(
+        ctx: typer.Context,
+        origins: Annotated[
+            str | None, typer.Option(help="Comma-separated origins (rows), default backtest.origins.")
+        ] = None,
+        data: Annotated[Path | None, typer.Option(help="Chronological raw table (default: paths.raw_file).")] = None,
+        mlflow_log: Annotated[
+            bool, typer.Option("--mlflow/--no-mlflow", help="Log a parent run + one per origin.")
+        ] = True,
+    ) -> None:
+        """Rolling-origin backtest: fit, calibrate and choose the threshold before each origin, score after it.
+
+        Writes reports/metrics/backtest.json and prints per-origin and mean F1, PR-AUC, ROC-AUC,
+        Brier, cost per 1,000 cycles and recall per failure category (failures only).
+        """
+        from predmaint.model import backtest as bt
+        from predmaint.model.evaluate import write_report
+        from predmaint.model.train import TrainingDataError
+
+        params = get(ctx)
+        source = data or params.path(params.paths.raw_file)
+        chosen = [int(o) for o in origins.split(",")] if origins else None
+        try:
+            result = bt.backtest(params, bt.read_table_for_backtest(source), chosen)
+        except (FileNotFoundError, ValueError, TrainingDataError) as exc:
+            raise _fail(str(exc)) from None
+        run_id = bt.log_backtest(params, result, source) if mlflow_log else None
+        shown = ["origin", "threshold", *SHOWN, "brier", *MODES]
+        table = result.per_origin.loc[:, [c for c in shown if c in result.per_origin]]
+        typer.echo(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+        typer.echo("mean: " + _fmt(result.aggregate, tuple(sorted(result.aggregate))))
+        payload = {"per_origin": result.per_origin.to_dict(orient="records"), "aggregate": result.aggregate}
+        write_report(params, "backtest", {**payload, "mlflow_run_id": run_id}, None)
 
     @app.command()
     def rollback(ctx: typer.Context) -> None:

@@ -24,6 +24,8 @@ def render(summary: MonitoringSummary, decision: TriggerDecision | None) -> str:
     lines = [
         f"window {s.window_id}: {s.rows} rows ({s.labelled_rows} labelled), reference {s.reference_rows} rows"
         + (f", served by model version(s) {', '.join(s.model_versions)}" if s.model_versions else ""),
+        f"reference: {s.reference.get('source', '?')} {s.reference.get('path', '')}"
+        + (f" (data version {s.reference['version_id']})" if s.reference.get("version_id") else ""),
         f"drift share {s.drift_share:.2f} (threshold {s.drift_share_threshold:.2f}), dataset drift: "
         + ("yes" if s.dataset_drift else "no"),
         f"  {'feature':<26}{'score':>9}{'threshold':>11}  method / drifted",
@@ -62,7 +64,8 @@ def register(app: typer.Typer, get: Callable[[typer.Context], Params]) -> None:
             int | None, typer.Option(help="Newest rows of the log to take (default: monitoring.window_rows).")
         ] = None,
         reference: Annotated[
-            Path | None, typer.Option(help="Reference table (default: paths.reference, else reference_raw).")
+            Path | None,
+            typer.Option(help="Reference table (default: the champion's training window, else paths.reference)."),
         ] = None,
         baseline: Annotated[
             Path | None,
@@ -91,7 +94,10 @@ def register(app: typer.Typer, get: Callable[[typer.Context], Params]) -> None:
         params = get(ctx)
         try:
             cur = sources.load_window(params, window, rows)
-            ref = sources.load_reference(params, reference)
+            if reference is not None:
+                ref, info = sources.load_reference(params, reference), {"source": "--reference", "path": str(reference)}
+            else:
+                ref, info = sources.champion_reference(params)
             champ = None
             if baseline is not None:
                 base = sources.load_baseline(baseline)
@@ -102,7 +108,7 @@ def register(app: typer.Typer, get: Callable[[typer.Context], Params]) -> None:
                 ref = champ.score(ref)
                 if "prediction" not in cur.columns:
                     cur = champ.score(cur)
-            summary = monitor_window(params, ref, cur, base, window_id=window_id)
+            summary = monitor_window(params, ref, cur, base, window_id=window_id, reference_info=info)
         except (FileNotFoundError, SchemaError, ValueError, RuntimeError) as exc:
             typer.secho(str(exc), fg=typer.colors.RED, err=True)
             raise typer.Exit(1) from None

@@ -30,13 +30,21 @@ from predmaint.config.loader import (
     get_params,
     load_params,
 )
-from predmaint.config.model import CostParams, MlflowParams, ModelParams, PromotionParams, TrainingParams
+from predmaint.config.model import (
+    BacktestParams,
+    CostParams,
+    MlflowParams,
+    ModelParams,
+    PromotionParams,
+    TrainingParams,
+)
 from predmaint.config.operations import MonitoringParams, OrchestrationParams, ReplayParams, ServingParams
 
 __all__ = [
     "ENV_ALIASES",
     "ENV_PREFIX",
     "PARAMS_ENV",
+    "BacktestParams",
     "CleanParams",
     "ConfigError",
     "CostParams",

@@ -82,6 +82,14 @@ def _per_type(value: dict[str, Any], shares: bool = False) -> dict[str, Any]:
     return value
 
 
+class WearClockParams(Section):
+    """A tool's wear clock: ``start_min`` + ``weibull_scale_min`` × Weibull(``weibull_shape``) minutes."""
+
+    start_min: float = Field(ge=0)
+    weibull_shape: float = Field(gt=0)
+    weibull_scale_min: float = Field(gt=0)
+
+
 class ScenarioParams(Section):
     """A named drift scenario: changes to the simulated process (unset fields change nothing)."""
 
@@ -90,7 +98,7 @@ class ScenarioParams(Section):
     process_temp_follow: float = Field(default=1.0, ge=0, le=1)
     type_mix: dict[str, float] | None = None
     torque_bias_nm: float = 0.0
-    replacement_window_min: tuple[float, float] | None = None
+    tool_replacement_wear: WearClockParams | None = None
 
     @field_validator("type_mix")
     @classmethod
@@ -115,8 +123,11 @@ class SimulatorParams(Section):
     torque_sd_nm: float = Field(gt=0)
     torque_min_nm: float = Field(gt=0)
     tool_wear_min_per_type: dict[str, int]
-    replacement_window_min: tuple[float, float]
+    tool_failure_wear: WearClockParams
+    tool_replacement_wear: WearClockParams
     rnf_probability: float = Field(ge=0, le=1)
+    rnf_is_failure: bool
+    unexplained_failure_probability: float = Field(ge=0, le=1)
     scenarios: dict[str, ScenarioParams]
 
     @field_validator("type_mix")

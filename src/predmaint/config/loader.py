@@ -21,7 +21,14 @@ from predmaint.config.data import (
     SimulatorParams,
     SplitParams,
 )
-from predmaint.config.model import CostParams, MlflowParams, ModelParams, PromotionParams, TrainingParams
+from predmaint.config.model import (
+    BacktestParams,
+    CostParams,
+    MlflowParams,
+    ModelParams,
+    PromotionParams,
+    TrainingParams,
+)
 from predmaint.config.operations import MonitoringParams, OrchestrationParams, ReplayParams, ServingParams
 
 PARAMS_ENV = "PREDMAINT_PARAMS"
@@ -56,6 +63,7 @@ class Params(Section):
     costs: CostParams
     mlflow: MlflowParams
     promotion: PromotionParams
+    backtest: BacktestParams
     serving: ServingParams
     monitoring: MonitoringParams
     replay: ReplayParams

@@ -23,7 +23,8 @@ class ModelParams(Section):
 
 
 class TrainingParams(Section):
-    validation_rows: int = Field(gt=0)
+    validation_fraction: float = Field(gt=0, lt=1)
+    calibration: Literal["logit", "sigmoid", "isotonic", "none"]
     threshold: float | None = Field(default=None, ge=0, le=1)
     threshold_grid_points: int = Field(gt=1)
     importance_repeats: int = Field(ge=1)
@@ -45,8 +46,13 @@ class MlflowParams(Section):
 
 
 class PromotionParams(Section):
-    primary_metric: str
-    min_gain: float = Field(ge=0)
-    recall_tolerance: float = Field(ge=0)
+    confidence: float = Field(gt=0.5, lt=1)
+    recall_margin: float = Field(ge=0, le=1)
+    bootstrap_samples: int = Field(ge=100)
     minimums: dict[str, float]
     recent_window_rows: int = Field(gt=0)
+
+
+class BacktestParams(Section):
+    origins: list[int] = Field(min_length=1)
+    horizon_rows: int = Field(gt=0)

@@ -44,6 +44,16 @@ class MonitoringParams(Section):
     cooldown_windows: int = Field(ge=0)
     min_new_labelled_rows: int = Field(ge=0)
     decisions_log: Path
+    rules: list[Literal["drift", "recall", "error_rate", "cost", "alarm_rate", "failure_rate", "physics_tail"]]
+    evidence_windows: int = Field(ge=1)
+    cost_ratio: float = Field(gt=0)
+    alarm_rate_ratio: float = Field(gt=0)
+    failure_rate_ratio: float = Field(gt=0)
+    tail_quantile: float = Field(gt=0.5, lt=1)
+    tail_ratio: float = Field(gt=0)
+    tail_quantities: dict[
+        Literal["tool_wear_min", "power_w", "strain_ratio", "temp_diff_k"], Literal["upper", "lower", "both"]
+    ]
 
     @field_validator("column_drift_thresholds")
     @classmethod

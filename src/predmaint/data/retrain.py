@@ -6,8 +6,10 @@ send the dataset's ids, so the rows get ``UDI``s that continue the reference num
 order, and ``Product ID`` = type letter + UDI (the AI4I pattern). Failure-mode flags come from the
 feedback's ``failure_mode``.
 
-For a fair promotion gate the newest ``promotion.recent_window_rows`` labelled rows are held out
-of the challenger's training window and passed to the gate instead: neither model has seen them.
+For an unbiased promotion gate the newest ``promotion.recent_window_rows`` labelled rows (at most
+half of them) are held out of the challenger's training window — so it neither fits nor tunes its
+threshold or calibration on them — and written as their own data version (``gate_<stamp>.csv``,
+stage ``gate_window`` in the manifest), which the gate judges both models on and records.
 """
 
 from __future__ import annotations
@@ -36,6 +38,13 @@ class RetrainWindow:
     production_rows: int
     gate_window: pd.DataFrame | None
     dvc_tracked: bool
+    gate_version: DataVersion | None = None
+
+    @property
+    def gate_source(self) -> str | None:
+        """The gate rows' data version and file, for the decision record."""
+        v = self.gate_version
+        return None if v is None else f"data version {v.version_id} ({v.path})"
 
 
 def labelled_production(log_frame: pd.DataFrame, first_udi: int) -> pd.DataFrame:
@@ -101,4 +110,16 @@ def prepare(params: Params, log_frame: pd.DataFrame, reason: str) -> RetrainWind
             "reason": reason,
         },
     )
-    return RetrainWindow(path, version, len(window), len(train_part), gate_window, dvc_add(params.root, path))
+    gate_version = None
+    if gate_window is not None:
+        gate_path = tables.write_table(gate_window, path.with_name(f"gate_{stamp}.csv"))
+        gate_version = manifest.record(
+            gate_path,
+            stage="gate_window",
+            rows=len(gate_window),
+            parents=(),
+            details={"held_out_of": version.version_id, "reason": reason},
+        )
+        dvc_add(params.root, gate_path)
+    tracked = dvc_add(params.root, path)
+    return RetrainWindow(path, version, len(window), len(train_part), gate_window, tracked, gate_version)

@@ -18,11 +18,17 @@ every number from the ``simulator`` and ``physics`` sections of params.yaml:
   one measured on the real data (binned medians). It reproduces the real marginals and the
   power-failure tails (low / high power);
 - **tool wear**: each row adds ``tool_wear_min_per_type`` of the previous product to the tool (the
-  real file shows the wear before the current product). Each tool has a failure wear drawn in
-  ``physics.twf_window_min`` and a planned replacement wear in ``replacement_window_min``; the tool
-  leaves at the first row reaching the smaller one, flagged TWF when the failure came first;
+  real file shows the wear before the current product). Each tool has two wear clocks, a failure
+  wear (``tool_failure_wear``) and a planned replacement wear (``tool_replacement_wear``), each
+  ``start + scale × Weibull(shape)``. The tool's last row is the first whose product takes the wear
+  to the earlier clock (in the real file the wear after the last product is always ≥ 200 min); the
+  row is TWF when the failure clock came first. The two clocks share a shape, so their hazards are
+  proportional and the outcome is independent of the end wear, as in the real labels;
 - **labels**: HDF / PWF / OSF from :func:`predmaint.physics.rule_flags` (the one definition) on
-  the reported, rounded values; RNF with ``rnf_probability``; ``Machine failure`` = any mode.
+  the reported, rounded values; the RNF flag with ``rnf_probability``, a machine failure only if
+  ``rnf_is_failure`` (in the real file 18 of 19 RNF rows are not); ``Machine failure`` = any other
+  mode, or a failure no mode explains with ``unexplained_failure_probability`` (9 such rows in the
+  real file). Evidence for every choice: docs/data-quality.md, "The simulator".
 
 Each component draws from its own child of ``SeedSequence(seed)``, so a scenario that changes one
 component leaves the others' draws unchanged. Scenarios (``simulator.scenarios``) shift the true
@@ -37,6 +43,7 @@ import pandas as pd
 
 from predmaint import physics, schema
 from predmaint.config import Params, ScenarioParams, SimulatorParams
+from predmaint.config.data import WearClockParams
 
 STREAMS: tuple[str, ...] = ("type", "air", "process", "torque", "speed", "tool", "rnf")
 BASELINE = ScenarioParams(description="baseline: the documented process")
@@ -96,31 +103,38 @@ def temperature_walks(
     return air.ravel()[:n], diff.ravel()[:n]
 
 
+def wear_clock(rng: np.random.Generator, clock: WearClockParams, n: int) -> FloatArray:
+    """``n`` draws of a wear clock: ``start + scale × Weibull(shape)`` minutes."""
+    return clock.start_min + clock.weibull_scale_min * rng.weibull(clock.weibull_shape, n)
+
+
 def tool_wear(
     rng: np.random.Generator,
     increments: IntArray,
-    failure_window: tuple[float, float],
-    replacement_window: tuple[float, float],
+    failure: WearClockParams,
+    replacement: WearClockParams,
 ) -> tuple[IntArray, npt.NDArray[np.bool_]]:
     """Tool wear before each row and the TWF flag, with tool replacement.
 
     Args:
         rng: The tool stream.
         increments: Minutes of wear each row's product adds (seen from the next row on).
-        failure_window: Wear range in which a tool fails (``physics.twf_window_min``).
-        replacement_window: Wear range of planned replacement (the maintenance policy).
+        failure: The wear clock at which a tool fails (TWF).
+        replacement: The wear clock of planned replacement (the maintenance policy).
 
     Returns:
         The wear per row and whether the row is a tool-wear failure.
 
-    Both wear limits are drawn for every row and a tool uses those of its first row, so the end
-    row of a tool starting anywhere is one vectorised search; only the chain of tools is a loop.
+    Both clocks are drawn for every row and a tool uses those of its first row, so the end row
+    of a tool starting anywhere is one vectorised search; only the chain of tools is a loop.
     """
     n = len(increments)
-    fail = rng.uniform(*failure_window, size=n)
-    plan = rng.uniform(*replacement_window, size=n)
+    fail = wear_clock(rng, failure, n)
+    plan = wear_clock(rng, replacement, n)
     cum = np.concatenate(([0.0], np.cumsum(increments, dtype=np.float64)))
-    end_if_start = np.searchsorted(cum, cum[:n] + np.minimum(fail, plan), side="left").tolist()
+    # the last row of a tool starting at row s: the first row j whose product takes the wear to
+    # the clock, i.e. cum[j + 1] - cum[s] >= life
+    end_if_start = np.searchsorted(cum[1:], cum[:n] + np.minimum(fail, plan), side="left").tolist()
     ends: list[int] = []
     start = 0
     while (end := end_if_start[start]) < n:
@@ -193,12 +207,11 @@ def simulate(
     speed = np.rint(curve + rng["speed"].normal(0.0, sim.speed_noise_sd_rpm, n)).astype(np.int64)
     per_type = np.asarray([sim.tool_wear_min_per_type[t] for t in schema.PRODUCT_TYPES], dtype=np.int64)
     wear, twf = tool_wear(
-        rng["tool"],
-        per_type[codes],
-        params.physics.twf_window_min,
-        drift.replacement_window_min or sim.replacement_window_min,
+        rng["tool"], per_type[codes], sim.tool_failure_wear, drift.tool_replacement_wear or sim.tool_replacement_wear
     )
-    rnf = rng["rnf"].random(n) < sim.rnf_probability
+    draws = rng["rnf"].random((2, n))
+    rnf = draws[0] < sim.rnf_probability
+    unexplained = draws[1] < sim.unexplained_failure_probability
 
     columns = {
         schema.UDI: udi,
@@ -212,7 +225,8 @@ def simulate(
     }
     frame = pd.DataFrame(columns)
     modes = {"TWF": twf, **physics.rule_flags(columns, params.physics), "RNF": rnf}
-    frame[schema.TARGET] = np.logical_or.reduce([modes[m] for m in schema.FAILURE_MODES]).astype(np.int64)
+    failing = [modes[m] for m in schema.FAILURE_MODES if m != "RNF" or sim.rnf_is_failure]
+    frame[schema.TARGET] = (np.logical_or.reduce(failing) | unexplained).astype(np.int64)
     for mode in schema.FAILURE_MODES:
         frame[mode] = modes[mode].astype(np.int64)
     if drift.torque_bias_nm:

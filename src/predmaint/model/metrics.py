@@ -12,6 +12,7 @@ import numpy.typing as npt
 import pandas as pd
 from sklearn.metrics import (
     average_precision_score,
+    brier_score_loss,
     confusion_matrix,
     f1_score,
     precision_recall_curve,
@@ -24,7 +25,9 @@ from predmaint import schema
 from predmaint.config import CostParams
 
 PER_CYCLES = 1000
-LOWER_IS_BETTER: frozenset[str] = frozenset({"expected_cost_per_1000", "false_alarm_rate"})
+UNEXPLAINED = "unexplained"
+MODE_CATEGORIES: tuple[str, ...] = (*schema.FAILURE_MODES, UNEXPLAINED)
+LOWER_IS_BETTER: frozenset[str] = frozenset({"expected_cost_per_1000", "false_alarm_rate", "brier"})
 
 
 def expected_cost(y_true: npt.ArrayLike, flagged: npt.ArrayLike, costs: CostParams) -> float:
@@ -57,13 +60,37 @@ def choose_threshold(y_true: npt.ArrayLike, proba: npt.ArrayLike, costs: CostPar
     return float(np.round(grid[first_run[len(first_run) // 2]], 6))
 
 
-def mode_recall(labels: pd.DataFrame, flagged: npt.ArrayLike) -> dict[str, float | None]:
-    """Recall of the failure flag per failure mode; None where the mode has no positives."""
-    f = np.asarray(flagged).astype(bool)
-    out: dict[str, float | None] = {}
-    for mode in schema.FAILURE_MODES:
-        positives = labels[mode].to_numpy().astype(bool)
-        out[mode] = float(f[positives].mean()) if positives.any() else None
+def failure_categories(labels: pd.DataFrame) -> pd.DataFrame:
+    """Per failure (``Machine failure`` = 1 only), which categories it belongs to.
+
+    A failure with several mode flags counts in each; one without any flag is ``unexplained``.
+    Rows that are not failures are dropped, even when a mode flag is set on them (the AI4I file
+    has 18 such rows, mostly RNF).
+    """
+    failed = labels[labels[schema.TARGET].astype(int) == 1]
+    modes = failed.loc[:, list(schema.FAILURE_MODES)].astype(bool)
+    modes[UNEXPLAINED] = ~modes.any(axis=1)
+    return modes
+
+
+def mode_recall(labels: pd.DataFrame, flagged: npt.ArrayLike) -> dict[str, Any]:
+    """Recall of the alarm per failure category, over failures only.
+
+    Args:
+        labels: ``Machine failure`` and the mode flags of the scored rows.
+        flagged: The alarms on the same rows.
+
+    Returns:
+        ``recall_<CATEGORY>`` (None where the category has no failure: n/a, never 0) and
+        ``failures_<CATEGORY>`` (the count it is measured on), for the modes and ``unexplained``.
+    """
+    f = pd.Series(np.asarray(flagged).astype(bool), index=labels.index)
+    categories = failure_categories(labels)
+    out: dict[str, Any] = {}
+    for name in MODE_CATEGORIES:
+        members = categories.index[categories[name].to_numpy()]
+        out[f"recall_{name}"] = float(f.loc[members].mean()) if len(members) else None
+        out[f"failures_{name}"] = len(members)
     return out
 
 
@@ -81,10 +108,12 @@ def metrics(
         proba: Failure probabilities.
         threshold: Probabilities at or above it raise an alarm.
         costs: Cost of a missed failure and of a false alarm.
-        labels: The failure-mode flags of the same rows, for recall per mode.
+        labels: The mode flags of the same rows, for recall per failure category (failures only:
+            ``Machine failure`` is taken from ``y_true``).
 
     Returns:
-        Flat metric names → values; per-mode recall is ``recall_<MODE>`` (None = no positives, n/a).
+        Flat metric names → values; per-category recall is ``recall_<CATEGORY>`` (None = no
+        failures of that category, n/a) with its count ``failures_<CATEGORY>``.
     """
     y = np.asarray(y_true).astype(int)
     p = np.asarray(proba, dtype=float)
@@ -97,6 +126,7 @@ def metrics(
         "threshold": float(threshold),
         "pr_auc": float(average_precision_score(y, p)) if both else None,
         "roc_auc": float(roc_auc_score(y, p)) if both else None,
+        "brier": float(brier_score_loss(y, p, labels=[0, 1])),
         "f1": float(f1_score(y, flagged, zero_division=0)),
         "precision": float(precision_score(y, flagged, zero_division=0)),
         "recall": float(recall_score(y, flagged, zero_division=0)),
@@ -107,7 +137,8 @@ def metrics(
         "tp": int(tp),
     }
     if labels is not None:
-        out.update({f"recall_{m}": v for m, v in mode_recall(labels, flagged).items()})
+        framed = labels.loc[:, list(schema.FAILURE_MODES)].reset_index(drop=True).assign(**{schema.TARGET: y})
+        out.update(mode_recall(framed, flagged))
     return out
 
 

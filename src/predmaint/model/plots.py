@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from sklearn.metrics import precision_score, recall_score
+from sklearn.metrics import brier_score_loss, precision_score, recall_score
 
 from predmaint.model.metrics import pr_curve_frame
 
@@ -57,13 +57,15 @@ def plot_confusion(values: dict[str, Any], title: str) -> Figure:
 
 
 def plot_calibration(y_true: npt.ArrayLike, proba: npt.ArrayLike, title: str, bins: int = 10) -> Figure:
-    """Reliability diagram: observed failure rate per probability bin."""
+    """Reliability diagram: observed failure rate per probability bin, with the Brier score."""
     from sklearn.calibration import calibration_curve
 
-    observed, predicted = calibration_curve(np.asarray(y_true).astype(int), proba, n_bins=bins)
+    y = np.asarray(y_true).astype(int)
+    observed, predicted = calibration_curve(y, proba, n_bins=bins, strategy="quantile")
+    brier = brier_score_loss(y, proba, labels=[0, 1])
     fig, ax = _figure()
     ax.plot([0, 1], [0, 1], linestyle="--", color="grey", label="perfectly calibrated")
-    ax.plot(predicted, observed, marker="o", label="model")
+    ax.plot(predicted, observed, marker="o", label=f"model (Brier {brier:.4f})")
     ax.set(xlabel="predicted probability", ylabel="observed failure rate", title=title)
     ax.legend(loc="upper left")
     return fig

@@ -1,4 +1,4 @@
-"""The MLflow model registry: load by alias, metadata.json, promotion gate and rollback.
+"""The MLflow model registry: load by alias, metadata.json, the promotions log and rollback.
 
 Aliases only (``champion`` serves, ``challenger`` is the newest candidate); the deprecated stage API
 is never used. Every decision is tagged on the versions involved and appended to
@@ -16,10 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from predmaint import schema
 from predmaint.config import Params
-from predmaint.model import features, metrics
-from predmaint.model.gate import PromotionDecision, decide, gate_rows
+from predmaint.model import features
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -38,6 +36,8 @@ LOG_FIELDS = (
     "challenger_value",
     "champion_value",
     "gate_rows",
+    "rows_source",
+    "udi_range",
     "reasons",
 )
 
@@ -145,100 +145,7 @@ def write_metadata(params: Params, metadata: dict[str, Any]) -> Path:
     return path
 
 
-def load_holdout(params: Params, run_id: str) -> pd.DataFrame:
-    """The pinned holdout rows (chronological validation slice) logged with a training run."""
-    import mlflow
-
-    local = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=HOLDOUT_ARTIFACT)
-    return pd.read_csv(local)
-
-
-def _fitted_range(metadata: dict[str, Any]) -> tuple[int, int]:
-    low, high = metadata["data"]["fit_udi_range"]
-    return int(low), int(high)
-
-
-def _score(model: LoadedModel, rows: pd.DataFrame, params: Params) -> dict[str, Any]:
-    proba = model.predict_proba(rows)
-    return metrics.metrics(rows[schema.TARGET], proba, model.threshold, params.costs, rows[list(schema.FAILURE_MODES)])
-
-
-def promote(params: Params, window: pd.DataFrame | None = None) -> PromotionDecision:
-    """Run the promotion gate: move ``champion`` to the challenger if it is better on the same rows.
-
-    Args:
-        params: The project parameters (``promotion`` holds the rule).
-        window: The most recent labelled production rows (features + labels, with ``UDI``), if any.
-
-    Returns:
-        The decision with its reasons; also tagged on both versions and appended to the log.
-
-    Raises:
-        RegistryError: There is no challenger.
-    """
-    challenger = load_model(params, alias=params.mlflow.challenger_alias)
-    champion = _champion_or_none(params)
-    ranges = [_fitted_range(challenger.metadata)]
-    if champion is not None:
-        ranges.append(_fitted_range(champion.metadata))
-    rows = gate_rows(load_holdout(params, challenger.run_id), window, ranges)
-    chall_metrics = _score(challenger, rows, params)
-    champ_metrics = _score(champion, rows, params) if champion is not None else None
-    if champion is not None and champion.version == challenger.version:
-        promoted, reasons = False, [f"v{challenger.version} is already the champion"]
-    else:
-        promoted, reasons = decide(params.promotion, chall_metrics, champ_metrics)
-    decision = PromotionDecision(
-        promoted=promoted,
-        challenger=challenger.version,
-        champion=champion.version if champion is not None else None,
-        reasons=tuple(reasons),
-        primary_metric=params.promotion.primary_metric,
-        rows=len(rows),
-        challenger_metrics=chall_metrics,
-        champion_metrics=champ_metrics,
-    )
-    _record(params, decision)
-    return decision
-
-
-def _champion_or_none(params: Params) -> LoadedModel | None:
-    try:
-        return load_model(params, alias=params.mlflow.champion_alias)
-    except RegistryError:
-        return None
-
-
-def _record(params: Params, d: PromotionDecision) -> None:
-    c, name = client(params), params.mlflow.registered_model
-    stamp = datetime.now(UTC).isoformat(timespec="seconds")
-    if d.promoted:
-        c.set_registered_model_alias(name, params.mlflow.champion_alias, d.challenger)
-        c.set_model_version_tag(name, d.challenger, "promoted_at", stamp)
-        c.set_model_version_tag(name, d.challenger, "previous_champion", d.champion or "")
-    for version in filter(None, (d.challenger, d.champion)):
-        c.set_model_version_tag(name, version, "gate_decision", "promoted" if d.promoted else "refused")
-        c.set_model_version_tag(name, version, "gate_reasons", d.summary[:4900])
-        c.set_model_version_tag(name, version, "gate_at", stamp)
-    metric = d.primary_metric
-    _append_log(
-        params,
-        {
-            "timestamp": stamp,
-            "action": "promote",
-            "challenger_version": d.challenger,
-            "champion_version": d.champion or "",
-            "promoted": str(d.promoted).lower(),
-            "primary_metric": metric,
-            "challenger_value": d.challenger_metrics.get(metric),
-            "champion_value": (d.champion_metrics or {}).get(metric, ""),
-            "gate_rows": d.rows,
-            "reasons": "; ".join(d.reasons),
-        },
-    )
-
-
-def _append_log(params: Params, row: dict[str, Any]) -> None:
+def append_log(params: Params, row: dict[str, Any]) -> None:
     path = params.path(params.paths.promotions_log)
     path.parent.mkdir(parents=True, exist_ok=True)
     new = not path.exists()
@@ -279,7 +186,7 @@ def rollback(params: Params) -> RollbackResult:
     c.set_registered_model_alias(name, params.mlflow.champion_alias, target)
     c.set_model_version_tag(name, str(current.version), "rolled_back_at", stamp)
     c.set_model_version_tag(name, target, "restored_by_rollback_at", stamp)
-    _append_log(
+    append_log(
         params,
         {
             "timestamp": stamp,

@@ -79,7 +79,7 @@ def _log_plots(fitted: Fitted, stream: pd.DataFrame | None, production: dict[str
         "plots/pr_curve_validation.png": plots.plot_pr_curve(y_val, fitted.holdout_proba, t, "PR curve (validation)"),
         "plots/confusion_validation.png": plots.plot_confusion(fitted.validation, "Confusion (validation)"),
         "plots/calibration_validation.png": plots.plot_calibration(
-            y_val, fitted.holdout_proba, "Calibration (validation)"
+            y_val, fitted.holdout_proba, "Reliability (validation: the calibration slice)"
         ),
         "plots/feature_importance.png": plots.plot_importance(imp, "Permutation importance (validation)"),
     }
@@ -89,6 +89,9 @@ def _log_plots(fitted: Fitted, stream: pd.DataFrame | None, production: dict[str
             stream[schema.TARGET], proba, t, "PR curve (production stream)"
         )
         figures["plots/confusion_production.png"] = plots.plot_confusion(production, "Confusion (production)")
+        figures["plots/calibration_production.png"] = plots.plot_calibration(
+            stream[schema.TARGET], proba, "Reliability (production stream)"
+        )
     for path, fig in figures.items():
         mlflow.log_figure(fig, path)
 

@@ -1,8 +1,9 @@
 """Training: one sklearn Pipeline (physics features + encoding + classifier), tracked and registered.
 
 The training window is ``paths.reference`` (the cleaned reference set) in time order. Its last
-``training.validation_rows`` rows are the validation slice: never fitted on, used to choose the
-threshold by minimum expected cost and kept as the version's pinned holdout for the promotion gate.
+``training.validation_fraction`` is the validation slice: never fitted on, it calibrates the
+probabilities (``training.calibration``, shipped inside the pipeline) and chooses the threshold by
+minimum expected cost. Because it was tuned on, the promotion gate never judges the version on it.
 The model is *not* refit on the whole window after the threshold is chosen, so the threshold is
 the one the deployed model was validated with (docs/model.md).
 """
@@ -94,15 +95,17 @@ def read_training_data(path: Path) -> pd.DataFrame:
     return frame
 
 
-def split_window(frame: pd.DataFrame, validation_rows: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Cut the window in time order: rows to fit on, then the last ``validation_rows`` rows.
+def split_window(frame: pd.DataFrame, validation_fraction: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Cut the window in time order: rows to fit on, then the last ``validation_fraction`` of it.
 
     Raises:
         TrainingDataError: Too few rows, or a part lacks failures.
     """
-    if len(frame) <= validation_rows:
+    validation_rows = round(len(frame) * validation_fraction)
+    if validation_rows < 1 or len(frame) - validation_rows < 1:
         raise TrainingDataError(
-            f"training window has {len(frame)} rows; training.validation_rows={validation_rows} leaves none to fit"
+            f"training window has {len(frame)} rows; training.validation_fraction={validation_fraction} "
+            "leaves no rows to fit or to validate"
         )
     fit_rows, holdout = frame.iloc[:-validation_rows], frame.iloc[-validation_rows:]
     for name, part in (("fit", fit_rows), ("validation", holdout)):
@@ -111,14 +114,36 @@ def split_window(frame: pd.DataFrame, validation_rows: int) -> tuple[pd.DataFram
     return fit_rows.reset_index(drop=True), holdout.reset_index(drop=True)
 
 
+def calibrate(pipeline: Pipeline, holdout: pd.DataFrame, method: str) -> Pipeline:
+    """Wrap the fitted classifier in a calibrator fitted on ``holdout`` (rows the fit did not use).
+
+    The feature steps and the classifier stay frozen; only the probability map is learned, and the
+    result is still ``physics → encode → classifier``, so the service's fast path is unchanged.
+    """
+    if method == "none":
+        return pipeline
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.frozen import FrozenEstimator
+
+    matrix = pipeline[:-1].transform(features.model_input(holdout))
+    calibrated = (
+        features.LogitCalibrated(pipeline[-1])
+        if method == "logit"
+        else CalibratedClassifierCV(FrozenEstimator(pipeline[-1]), method=method)
+    )
+    calibrated.fit(matrix, holdout[schema.TARGET].astype(int))
+    return Pipeline([*pipeline.steps[:-1], ("classifier", calibrated)])
+
+
 def fit(params: Params, frame: pd.DataFrame) -> Fitted:
-    """Fit the pipeline on the window minus the validation slice and choose the threshold.
+    """Fit on the window minus the validation slice, calibrate and choose the threshold on the slice.
 
     Deterministic for given params and data (seeded, single-threaded): ``reproduce`` relies on it.
     """
-    fit_rows, holdout = split_window(frame, params.training.validation_rows)
+    fit_rows, holdout = split_window(frame, params.training.validation_fraction)
     pipeline = build_pipeline(params)
     pipeline.fit(features.model_input(fit_rows), fit_rows[schema.TARGET].astype(int))
+    pipeline = calibrate(pipeline, holdout, params.training.calibration)
     proba = pipeline.predict_proba(features.model_input(holdout))[:, 1]
     if params.training.threshold is not None:
         threshold, source = float(params.training.threshold), "fixed"

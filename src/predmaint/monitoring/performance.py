@@ -20,6 +20,7 @@ from predmaint.config import CostParams
 from predmaint.model.metrics import expected_cost
 
 METRICS: tuple[str, ...] = ("error_rate", "recall", "precision", "f1", "expected_cost_per_1000")
+RATES: tuple[str, ...] = ("alarm_rate", "failure_rate")
 
 
 def performance(y: pd.Series, alarm: pd.Series | None, costs: CostParams) -> dict[str, float | int | None]:
@@ -59,7 +60,9 @@ def baseline_from_metrics(metrics: Mapping[str, Any], prefix: str = "") -> dict[
     """The training baseline from a model version's metrics (e.g. its validation metrics).
 
     Accepts the keys :func:`predmaint.model.metrics.metrics` produces; ``error_rate`` is derived from
-    ``tn/fp/fn/tp`` (or ``rows/fp/fn``) when it is not given.
+    ``tn/fp/fn/tp`` (or ``rows/fp/fn``) when it is not given, and so are the share of readings
+    alarmed (``alarm_rate``, from ``tp + fp``) and the share that failed (``failure_rate``, from
+    ``positives`` or ``tp + fn``), which the prediction- and label-drift rules compare against.
 
     Args:
         metrics: Metric name → value.
@@ -69,11 +72,18 @@ def baseline_from_metrics(metrics: Mapping[str, Any], prefix: str = "") -> dict[
         ValueError: ``recall`` or the error rate cannot be found; the message lists the keys seen.
     """
     get = {k[len(prefix) :]: v for k, v in metrics.items() if k.startswith(prefix)}
-    out = {k: float(get[k]) for k in (*METRICS, "threshold") if get.get(k) is not None}
-    if "error_rate" not in out and all(get.get(k) is not None for k in ("fp", "fn")):
-        rows = get.get("rows") or sum(float(get.get(k) or 0) for k in ("tn", "fp", "fn", "tp"))
-        if rows:
-            out["error_rate"] = (float(get["fp"]) + float(get["fn"])) / float(rows)
+    out = {k: float(get[k]) for k in (*METRICS, *RATES, "threshold") if get.get(k) is not None}
+    counts = {k: float(get[k]) for k in ("tn", "fp", "fn", "tp") if get.get(k) is not None}
+    rows = float(get.get("rows") or sum(counts.values()))
+    if rows and {"fp", "fn"} <= counts.keys():
+        out.setdefault("error_rate", (counts["fp"] + counts["fn"]) / rows)
+    if rows and {"tp", "fp"} <= counts.keys():
+        out.setdefault("alarm_rate", (counts["tp"] + counts["fp"]) / rows)
+    positives = get.get("positives")
+    if positives is None and {"tp", "fn"} <= counts.keys():
+        positives = counts["tp"] + counts["fn"]
+    if rows and positives is not None:
+        out.setdefault("failure_rate", float(positives) / rows)
     missing = [k for k in ("recall", "error_rate") if k not in out]
     if missing:
         raise ValueError(

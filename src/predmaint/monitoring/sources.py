@@ -89,6 +89,41 @@ def load_baseline(path: Path) -> dict[str, float]:
     return baseline_from_metrics(metrics)
 
 
+def champion_reference(params: Params) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Monitoring's reference: the serving champion's training window, as its ``metadata.json`` records it.
+
+    Drift is measured against the data the serving model learned from, so after a promotion the
+    reference moves with the champion and a shift it was trained on is no longer drift. The file
+    must still hold the recorded version (its md5 is checked against the metadata; the manifest
+    version id is carried along). Without a champion, or when that file is gone or changed, the
+    reference is :func:`reference_path` and ``info["note"]`` says why.
+
+    Returns:
+        The reference table and what it is: ``source`` (``champion`` or ``paths.reference``),
+        ``model_version``, ``path``, ``md5``, ``version_id``, ``rows`` and, on a fallback, ``note``.
+    """
+    from predmaint.data.lineage import file_md5
+    from predmaint.model.registry import RegistryError, read_metadata, resolve
+
+    info: dict[str, Any] = {}
+    try:
+        mv = resolve(params)
+        recorded = read_metadata(params, str(mv.run_id)).get("data", {})
+    except RegistryError as exc:
+        info["note"] = f"no champion ({exc}): reference is paths.reference"
+    else:
+        path = params.path(recorded.get("path", ""))
+        info.update(model_version=str(mv.version), version_id=recorded.get("version_id"), md5=recorded.get("md5"))
+        if path.is_file() and file_md5(path) == recorded.get("md5"):
+            frame = load_reference(params, path)
+            return frame, {**info, "source": "champion", "path": recorded["path"], "rows": len(frame)}
+        why = "is missing" if not path.is_file() else "no longer holds the recorded version (md5 differs)"
+        info["note"] = f"the champion's training window {recorded.get('path')} {why}: reference is paths.reference"
+    path = reference_path(params)
+    frame = load_reference(params, path)
+    return frame, {**info, "source": "paths.reference", "path": str(path), "md5": file_md5(path), "rows": len(frame)}
+
+
 def champion_baseline(params: Params) -> tuple[str, float, dict[str, float]]:
     """The champion's version, threshold and validation baseline, without loading the model.
 

@@ -20,6 +20,7 @@ import pandas as pd
 from predmaint.config import Params
 from predmaint.monitoring import performance as perf
 from predmaint.monitoring import report as rep
+from predmaint.monitoring import tails
 from predmaint.monitoring import window as w
 
 if TYPE_CHECKING:
@@ -36,7 +37,10 @@ class MonitoringSummary:
     ``production``/``training``/``ratio`` hold ``error_rate``, ``recall``, ``precision``, ``f1`` and
     ``expected_cost_per_1000`` (ratio = production ÷ training); ``production`` also holds the counts
     (``labelled``, ``positives``, ``tp``, ``fp``, ``fn``, ``errors``). ``columns`` maps each feature
-    to its drift ``score``, ``method``, ``threshold`` and ``drifted`` flag.
+    to its drift ``score``, ``method``, ``threshold`` and ``drifted`` flag; ``tails`` each watched
+    physics quantity's limits and count beyond them (:mod:`predmaint.monitoring.tails`);
+    ``costs`` the unit costs the expected cost used; ``reference`` what the reference data was
+    (path, md5, manifest version, whose training window).
     """
 
     window_id: str
@@ -59,9 +63,19 @@ class MonitoringSummary:
     model_versions: list[str] = field(default_factory=list)
     mean_prediction: float | None = None
     alarm_rate: float | None = None
+    alarms: int | None = None
+    tails: dict[str, dict[str, Any]] = field(default_factory=dict)
+    costs: dict[str, float] = field(default_factory=dict)
+    reference: dict[str, Any] = field(default_factory=dict)
     evidently_classification: dict[str, float] = field(default_factory=dict)
     files: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def failure_rate(self) -> float | None:
+        """Share of the labelled rows that failed (None without labels)."""
+        positives = self.production.get("positives")
+        return None if not self.labelled_rows or positives is None else positives / self.labelled_rows
 
     @property
     def drifted(self) -> list[str]:
@@ -91,6 +105,7 @@ def summarise(
     *,
     window_id: str,
     threshold: float | None = None,
+    reference_info: dict[str, Any] | None = None,
 ) -> tuple[MonitoringSummary, Snapshot, Snapshot | None]:
     """Measure a window against the reference and the training baseline (no files written).
 
@@ -102,6 +117,7 @@ def summarise(
             ``error_rate`` (see :func:`~predmaint.monitoring.performance.baseline_from_metrics`).
         window_id: A file-name-safe id of the window.
         threshold: The alarm threshold, if the window has no ``decision``/``threshold`` columns.
+        reference_info: What the reference is (path, md5, version), recorded in the summary.
 
     Returns:
         The summary, the drift snapshot and the classification snapshot (or None).
@@ -116,7 +132,7 @@ def summarise(
     w.check_frame(reference, "reference")
     training = perf.baseline_from_metrics(baseline)
     settings = rep.DriftSettings.from_params(params)
-    notes: list[str] = []
+    notes: list[str] = [f"reference: {reference_info['note']}"] if reference_info and reference_info.get("note") else []
     cur = w.sample_rows(window, settings.max_rows, settings.seed)
     ref = w.sample_rows(reference, settings.max_rows, settings.seed)
     if len(cur) < len(window) or len(ref) < len(reference):
@@ -138,6 +154,8 @@ def summarise(
     elif w.PREDICTION not in window.columns:
         notes.append("no 'prediction' column: performance not measured")
     start, end = w.time_span(window)
+    m = params.monitoring
+    limits = tails.tail_limits(reference, m.tail_quantities, m.tail_quantile, params.physics)
     summary = MonitoringSummary(
         window_id=window_id,
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
@@ -159,6 +177,10 @@ def summarise(
         model_versions=w.model_versions(window),
         mean_prediction=float(window[w.PREDICTION].mean()) if w.PREDICTION in window.columns else None,
         alarm_rate=None if alarm is None else float(alarm.mean()),
+        alarms=None if alarm is None else int(alarm.sum()),
+        tails=tails.tail_counts(window, limits, params.physics),
+        costs={"missed_failure": params.costs.missed_failure, "false_alarm": params.costs.false_alarm},
+        reference=dict(reference_info or {}),
         evidently_classification=rep.classification_metrics(perf_snap),
         notes=notes,
     )
@@ -173,6 +195,7 @@ def monitor_window(
     *,
     window_id: str | None = None,
     threshold: float | None = None,
+    reference_info: dict[str, Any] | None = None,
 ) -> MonitoringSummary:
     """:func:`summarise` a window and save its reports under ``paths.monitoring_dir/<window_id>/``.
 
@@ -180,7 +203,9 @@ def monitor_window(
         The summary, with ``files`` naming the HTML/JSON reports and ``summary.json``.
     """
     wid = window_id or default_window_id()
-    summary, drift_snap, perf_snap = summarise(params, reference, window, baseline, window_id=wid, threshold=threshold)
+    summary, drift_snap, perf_snap = summarise(
+        params, reference, window, baseline, window_id=wid, threshold=threshold, reference_info=reference_info
+    )
     folder = params.path(params.paths.monitoring_dir) / wid
     folder.mkdir(parents=True, exist_ok=True)
     for name, snap in (("drift", drift_snap), ("performance", perf_snap)):

@@ -39,10 +39,12 @@ def window_metrics(summary: MonitoringSummary, decision: TriggerDecision | None)
         for key in METRICS:
             if values.get(key) is not None:
                 out[f"{group}.{key}"] = float(values[key])
-    for key in ("mean_prediction", "alarm_rate"):
+    for key in ("mean_prediction", "alarm_rate", "failure_rate"):
         value = getattr(summary, key)
         if value is not None:
             out[key] = value
+    for name, tail in summary.tails.items():
+        out[f"tail_share.{name}"] = tail["beyond"] / tail["rows"] if tail["rows"] else 0.0
     if decision is not None:
         out["trigger_fire"] = float(decision.fire)
         out["consecutive_drift_windows"] = decision.consecutive_drift_windows
@@ -66,6 +68,7 @@ def log_window(params: Params, summary: MonitoringSummary, decision: TriggerDeci
         "window_id": summary.window_id,
         "model_versions": ", ".join(summary.model_versions) or "unknown",
         "drifted_features": ", ".join(summary.drifted) or "none",
+        "reference": str(summary.reference.get("version_id") or summary.reference.get("path") or "unknown"),
     }
     if decision is not None:
         tags.update(

@@ -1,14 +1,10 @@
 """The retraining trigger: a policy over the history of monitored windows, every decision recorded.
 
-Rules (any one fires), from the ``monitoring`` section of params.yaml:
-
-- **drift**: drift share ≥ ``drift_share_threshold`` in ``consecutive_windows`` windows in a row
-  (counted since the last retrain: a new model resets the streak);
-- **recall**: with ≥ ``min_labelled_rows`` labelled rows, recall is lower than the training recall
-  by more than ``recall_drop``, judged on the one-sided Wilson upper bound at
-  ``performance_confidence`` (so ten labelled failures with one miss do not fire);
-- **error rate**: with ≥ ``min_labelled_rows`` labelled rows, the error rate's Wilson lower bound
-  exceeds ``error_rate_ratio`` × the training error rate.
+Rules (any one of those listed in ``monitoring.rules`` fires): feature drift, recall, error rate,
+expected cost, alarm rate, failure rate and physics tails, each defined in
+:mod:`predmaint.monitoring.rules`. The drift streak is counted since the last retrain (a new model
+resets it); the label rules need ≥ ``min_labelled_rows`` labelled rows. The rules on rare counts
+judge them pooled over the recent windows on the same reference (:mod:`predmaint.monitoring.evidence`).
 
 Gates (all must pass for a rule to fire): ``cooldown_windows`` windows must have passed since the
 last retrain, and ``min_new_labelled_rows`` labelled rows must have arrived since it (a retrain
@@ -26,7 +22,7 @@ from typing import Any
 import pandas as pd
 
 from predmaint.config import MonitoringParams
-from predmaint.monitoring.performance import wilson_bound
+from predmaint.monitoring import evidence, rules
 from predmaint.monitoring.summary import MonitoringSummary
 
 YES, NO = "yes", "no"
@@ -34,6 +30,8 @@ DECISION_COLUMNS: tuple[str, ...] = (
     "window_id", "decided_at", "window_start", "window_end", "rows", "labelled_rows",
     "drift_share", "drift_share_threshold", "drifted_features", "consecutive_drift_windows",
     "error_rate", "training_error_rate", "error_rate_ratio", "recall", "training_recall",
+    "expected_cost_per_1000", "training_expected_cost_per_1000", "alarm_rate", "training_alarm_rate",
+    "failure_rate", "training_failure_rate", "reference", *evidence.COUNT_COLUMNS,
     "new_labelled_rows", "windows_since_retrain", "model_versions", "fire", "rules_met",
     "blocked_by", "reasons", "report",
 )  # fmt: skip
@@ -47,6 +45,7 @@ class TriggerDecision:
     fire: bool
     reasons: list[str]
     rules_met: list[str] = field(default_factory=list)
+    signals_met: list[str] = field(default_factory=list)
     blocked_by: list[str] = field(default_factory=list)
     consecutive_drift_windows: int = 0
     windows_since_retrain: int | None = None
@@ -71,6 +70,14 @@ class TriggerDecision:
             "error_rate_ratio": _fmt(summary.ratio.get("error_rate")),
             "recall": _fmt(summary.production.get("recall")),
             "training_recall": _fmt(summary.training.get("recall")),
+            "expected_cost_per_1000": _fmt(summary.production.get("expected_cost_per_1000")),
+            "training_expected_cost_per_1000": _fmt(summary.training.get("expected_cost_per_1000")),
+            "alarm_rate": _fmt(summary.alarm_rate),
+            "training_alarm_rate": _fmt(summary.training.get("alarm_rate")),
+            "failure_rate": _fmt(summary.failure_rate),
+            "training_failure_rate": _fmt(summary.training.get("failure_rate")),
+            "reference": evidence.reference_key(summary),
+            **evidence.counts(summary),
             "new_labelled_rows": self.new_labelled_rows,
             "windows_since_retrain": "" if self.windows_since_retrain is None else self.windows_since_retrain,
             "model_versions": "; ".join(summary.model_versions),
@@ -133,7 +140,12 @@ def decide(
     drifting = summary.drift_share >= policy.drift_share_threshold
     streak = streak + 1 if drifting else 0
 
-    rules, reasons = _rules(summary, policy, streak)
+    pool = evidence.pooled(summary, past, policy.evidence_windows)
+    verdicts = rules.evaluate(summary, policy, streak, pool)
+    met: list[str] = [v.rule for v in verdicts if v.met and v.rule in policy.rules]
+    reasons = [
+        v.reason if v.rule in policy.rules or not v.met else f"(not a trigger rule) {v.reason}" for v in verdicts
+    ]
     blocked: list[str] = []
     if windows_since_retrain is not None and windows_since_retrain <= policy.cooldown_windows:
         blocked.append("cooldown")
@@ -145,67 +157,20 @@ def decide(
         reasons.append(
             f"{new_labelled_rows} new labelled rows since the last retrain (needs ≥ {policy.min_new_labelled_rows})"
         )
-    fire = bool(rules) and not blocked
-    if rules and blocked:
-        reasons.insert(0, f"not fired although {', '.join(rules)} met: blocked by {', '.join(blocked)}")
+    fire = bool(met) and not blocked
+    if met and blocked:
+        reasons.insert(0, f"not fired although {', '.join(met)} met: blocked by {', '.join(blocked)}")
     return TriggerDecision(
         window_id=summary.window_id,
         fire=fire,
         reasons=reasons,
-        rules_met=rules,
+        rules_met=met,
+        signals_met=[v.rule for v in verdicts if v.met],
         blocked_by=blocked,
         consecutive_drift_windows=streak,
         windows_since_retrain=windows_since_retrain,
         new_labelled_rows=new_labelled_rows,
     )
-
-
-def _rules(summary: MonitoringSummary, policy: MonitoringParams, streak: int) -> tuple[list[str], list[str]]:
-    rules: list[str] = []
-    reasons: list[str] = []
-    drifted = ", ".join(
-        f"{c} {v['score']:.3g} ≥ {v['threshold']:.3g}" for c, v in summary.columns.items() if v.get("drifted")
-    )
-    share = f"drift share {summary.drift_share:.2f} (threshold {policy.drift_share_threshold:.2f})"
-    if streak >= policy.consecutive_windows:
-        rules.append("drift")
-        reasons.append(f"drift: {share} for {streak} consecutive window(s); drifted: {drifted}")
-    elif streak:
-        reasons.append(f"{share}, {streak} of {policy.consecutive_windows} consecutive windows; drifted: {drifted}")
-    else:
-        reasons.append(f"no drift: {share}")
-
-    prod, train = summary.production, summary.training
-    labelled = summary.labelled_rows
-    if labelled < policy.min_labelled_rows or prod.get("errors") is None:
-        need = policy.min_labelled_rows
-        reasons.append(f"performance not judged: {labelled} labelled rows (needs ≥ {need})")
-        return rules, reasons
-    conf = policy.performance_confidence
-    positives, tp = int(prod["positives"] or 0), int(prod["tp"] or 0)
-    upper = wilson_bound(tp, positives, conf, upper=True)
-    floor = train["recall"] - policy.recall_drop
-    if upper is None:
-        reasons.append("recall not judged: no labelled failures in the window")
-    elif upper < floor:
-        rules.append("recall")
-        reasons.append(
-            f"recall: {tp}/{positives} = {prod['recall']:.2f}, upper bound {upper:.2f} < training "
-            f"{train['recall']:.2f} - {policy.recall_drop:.2f}"
-        )
-    else:
-        reasons.append(f"recall ok: {tp}/{positives}, upper bound {upper:.2f} ≥ {floor:.2f}")
-    lower = wilson_bound(int(prod["errors"]), labelled, conf, upper=False) or 0.0
-    limit = policy.error_rate_ratio * train["error_rate"]
-    if lower > limit:
-        rules.append("error_rate")
-        reasons.append(
-            f"error rate: {prod['error_rate']:.3f}, lower bound {lower:.3f} > {policy.error_rate_ratio:g} × "
-            f"training {train['error_rate']:.3f}"
-        )
-    else:
-        reasons.append(f"error rate ok: {prod['error_rate']:.3f}, lower bound {lower:.3f} ≤ {limit:.3f}")
-    return rules, reasons
 
 
 def read_decisions(path: Path) -> pd.DataFrame:
@@ -224,10 +189,17 @@ def read_decisions(path: Path) -> pd.DataFrame:
 
 
 def append_decision(path: Path, decision: TriggerDecision, summary: MonitoringSummary) -> Path:
-    """Append one decision row to ``decisions.csv`` (header written on first use)."""
+    """Append one decision row to ``decisions.csv`` (header written on first use).
+
+    A file written with other columns (an earlier version) is first rewritten with the current
+    ones, its rows kept and new cells left empty, so the history stays one table.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     row = pd.DataFrame([decision.to_row(summary)], columns=list(DECISION_COLUMNS))
     new = not path.exists() or path.stat().st_size == 0
+    if not new and path.open(encoding="utf-8").readline().strip() != ",".join(DECISION_COLUMNS):
+        old = pd.read_csv(path, dtype=str, keep_default_na=False)
+        old.reindex(columns=list(DECISION_COLUMNS), fill_value="").to_csv(path, index=False, lineterminator="\n")
     row.to_csv(path, mode="a", header=new, index=False, lineterminator="\n")
     return path
 
