@@ -79,7 +79,7 @@ def test_serve_on_an_inherited_socket_reports_its_instance(project: Params) -> N
     cmd = _serve("--fd", str(sock.fileno()))
     url = f"http://127.0.0.1:{port}"
     with running(
-        cmd, f"{url}/ready", project.root / "fd.log", service_env(project), REPO, 180, instance, [sock.fileno()]
+        cmd, f"{url}/ready", project.root / "fd.log", service_env(project), REPO, 600, instance, [sock.fileno()]
     ) as proc:
         sock.close()
         ready = httpx.get(f"{url}/ready").json()
