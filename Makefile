@@ -17,7 +17,7 @@ export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 120
 unexport PYTHONDONTWRITEBYTECODE
 
 .DEFAULT_GOAL := help
-.PHONY: help setup lint format test demo reset clean up down status audit
+.PHONY: help setup lint format test demo ui reset clean up down status audit
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -48,6 +48,9 @@ test: setup ## Run the whole test suite
 
 demo: setup ## Run the whole lifecycle end to end on embedded defaults
 	PREFECT_HOME=$(CURDIR)/.run/prefect $(BIN)/predmaint demo
+
+ui: setup ## Open the MLflow, Prefect and Evidently UIs on free ports (prints the URLs; Ctrl-C stops)
+	PREFECT_HOME=$(CURDIR)/.run/prefect $(BIN)/predmaint ui
 
 up: setup ## Start Prefect server, MLflow server, API and flow runner on 127.0.0.1
 	$(BIN)/predmaint stack up

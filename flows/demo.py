@@ -11,68 +11,78 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-import socket
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from contextlib import ExitStack, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from flows.common import project_params
+from flows.demo_report import DayRow, data_source, decisions_table, source_warning, summary_table, where_to_look
 from predmaint.config import PARAMS_ENV, Params
 
-
-@dataclass
-class DayRow:
-    """One line of the closing summary."""
-
-    day: str
-    rows: int
-    drift_share: float
-    error_rate: float | None
-    training_error_rate: float | None
-    fire: bool
-    served_before: str
-    served_after: str
-    note: str
-
+__all__ = ["DayRow", "main", "run_day", "run_lifecycle"]
 
 _T0 = time.monotonic()
+_ACTIVE: dict[str, Any] = {"console": None}
+"""The :class:`flows.console.DemoConsole` while ``main`` runs; None when called as a library (tests)."""
 
 
 def say(text: str) -> None:
-    """Progress line with the elapsed time, flushed at once."""
-    print(f"[demo {time.monotonic() - _T0:5.0f}s] {text}", flush=True)
+    """A progress line: above the rich progress display under ``main``, else printed with the elapsed time."""
+    if _ACTIVE["console"] is not None:
+        _ACTIVE["console"].say(text)
+    else:
+        print(f"[demo {time.monotonic() - _T0:5.0f}s] {text}", flush=True)
 
 
-def free_port(host: str, preferred: int) -> int:
-    """``preferred`` if it is free on ``host``, else any free port."""
-    for port in (preferred, 0):
-        with socket.socket() as s:
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            try:
-                s.bind((host, port))
-            except OSError:
-                continue
-            return int(s.getsockname()[1])
-    raise RuntimeError(f"no free port on {host}")
+def loud(text: str) -> None:
+    """A message nobody should miss (a boxed banner under ``main``)."""
+    if _ACTIVE["console"] is not None:
+        _ACTIVE["console"].banner(text)
+    else:
+        print("\n".join(["!" * 72, text, "!" * 72]), flush=True)
+
+
+def step(description: str) -> Any:
+    """A progress line for one phase (a no-op context outside ``main``); yields a ``describe(text)`` callable."""
+    if _ACTIVE["console"] is not None:
+        return _ACTIVE["console"].step(description)
+    say(description)
+    return nullcontext(lambda text: None)
 
 
 @contextmanager
-def service(params: Params, port: int, token: str) -> Iterator[httpx.Client]:
-    """A real uvicorn process serving the champion; stopped on exit."""
-    from predmaint.service.process import running
+def service(params: Params, token: str) -> Iterator[httpx.Client]:
+    """A real uvicorn process serving the champion on a socket bound here first; stopped on exit.
+
+    The port is ``serving.port`` when free, else any free port; the child inherits the bound socket
+    and readiness requires this run's instance id in ``/ready``, so no other server can be mistaken
+    for it.
+    """
+    from predmaint.service.process import bind_preferred, new_instance_id, running
 
     env = {**os.environ, PARAMS_ENV: str(params.root / "params.yaml"), params.serving.admin_token_env: token}
-    cmd = [str(Path(sys.executable).parent / "predmaint"), "serve", "--port", str(port), "--workers", "1"]
+    sock = bind_preferred(params.serving.host, params.serving.port)
+    port = sock.getsockname()[1]
+    cmd = [str(Path(sys.executable).parent / "predmaint"), "serve", "--fd", str(sock.fileno()), "--workers", "1"]
     url = f"http://{params.serving.host}:{port}"
-    log = params.path(params.paths.run_dir) / "demo-api.log"
-    with running(cmd, f"{url}/ready", log, env, params.root), httpx.Client(base_url=url, timeout=60) as client:
+    with (
+        sock,
+        running(
+            cmd, f"{url}/ready", api_log(params), env, params.root, instance=new_instance_id(), pass_fds=[sock.fileno()]
+        ),
+        httpx.Client(base_url=url, timeout=60) as client,
+    ):
         yield client
+
+
+def api_log(params: Params) -> Path:
+    """Where the demo's API process writes its log."""
+    return params.path(params.paths.run_dir) / "demo-api.log"
 
 
 def served_version(client: httpx.Client) -> str:
@@ -92,17 +102,20 @@ def wait_for_version(client: httpx.Client, version: str, timeout_s: float) -> bo
 
 def reset_serving_state(params: Params) -> None:
     """Start the replay from a clean prediction log and decision history (MLflow history stays)."""
+    removed = []
     for path in (
         params.path(params.paths.prediction_log),
         params.path(params.monitoring.decisions_log),
     ):
         for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
             if p.exists():
-                say(f"reset from a previous demo: {p.relative_to(params.root)}")
+                removed.append(str(p.relative_to(params.root)))
                 p.unlink()
+    if removed:
+        say(f"reset from a previous demo: {', '.join(removed)}")
     reports = params.path(params.paths.monitoring_dir)
-    for child in reports.glob("day_*") if reports.is_dir() else []:
-        shutil.rmtree(child)
+    for child in [*reports.glob("day_*"), reports / "workspace"] if reports.is_dir() else []:
+        shutil.rmtree(child, ignore_errors=True)
 
 
 def run_day(params: Params, client: httpx.Client, name: str, frames: tuple[Any, Any]) -> DayRow:
@@ -111,21 +124,25 @@ def run_day(params: Params, client: httpx.Client, name: str, frames: tuple[Any, 
     from predmaint.ops.replay import replay_frame
 
     before = served_version(client)
-    day = replay_frame(
-        client, name, frames[0], frames[1], params.replay.request_batch, params.monitoring.feedback_delay_s
-    )
-    say(f"{name}: {day.rows} readings scored by v{before} ({day.alarms} alarms), {day.labelled} labels sent")
-    params_file = str(params.root / "params.yaml")
-    result = monitoring(params_file, since=day.started_at - 1e-3, window_id=name, on_trigger="subflow")
-    prod, train = result["production"], result["training"]
-    note = "; ".join(result["reasons"][:2])
-    retrain = result.get("retraining")
-    if retrain:
-        note = f"retrained v{retrain['challenger']}: {'promoted' if retrain['promoted'] else 'refused'}"
-        if retrain["promoted"]:
-            swapped = wait_for_version(client, str(retrain["challenger"]), params.serving.reload_poll_s + 30)
-            note += ", hot-swapped" if swapped else ", NOT swapped in time"
-    say(f"{name}: drift share {result['drift_share']:.2f}, retrain {'YES' if result['fire'] else 'no'} — {note}")
+    with step(f"{name}: replaying {len(frames[0]):,} readings to v{before}") as describe:
+        day = replay_frame(
+            client, name, frames[0], frames[1], params.replay.request_batch, params.monitoring.feedback_delay_s
+        )
+        describe(f"{name}: {day.rows:,} readings scored by v{before} ({day.alarms} alarms); monitoring")
+        params_file = str(params.root / "params.yaml")
+        result = monitoring(params_file, since=day.started_at - 1e-3, window_id=name, on_trigger="subflow")
+        prod, train = result["production"], result["training"]
+        note, gate = "", ""
+        retrain = result.get("retraining")
+        if retrain:
+            note = f"retrained v{retrain['challenger']}: {'promoted' if retrain['promoted'] else 'refused'}"
+            gate = str(retrain.get("decision", note))
+            if retrain["promoted"]:
+                swapped = wait_for_version(client, str(retrain["challenger"]), params.serving.reload_poll_s + 30)
+                note += ", hot-swapped" if swapped else ", NOT swapped in time"
+        fired = ("[bold red]RETRAIN[/]" if _ACTIVE["console"] else "RETRAIN") if result["fire"] else "no retrain"
+        describe(f"{name}: {day.rows:,} readings, drift share {result['drift_share']:.2f}, {fired}"
+                 + (f" — {note}" if note else ""))  # fmt: skip
     return DayRow(
         name,
         day.rows,
@@ -136,43 +153,10 @@ def run_day(params: Params, client: httpx.Client, name: str, frames: tuple[Any, 
         before,
         served_version(client),
         note,
-    )
-
-
-def _fmt(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.3f}"
-
-
-def summary_table(rows: list[DayRow]) -> str:
-    """The closing table: day, rows, drift share, error rate vs training, trigger, served version."""
-    lines = [
-        "| day | rows | drift share | error rate (prod / train) | retrain | served | note |",
-        "| --- | ---: | ---: | --- | --- | --- | --- |",
-    ]
-    for r in rows:
-        served = f"v{r.served_before}" + (f" → v{r.served_after}" if r.served_after != r.served_before else "")
-        lines.append(
-            f"| {r.day} | {r.rows} | {r.drift_share:.2f} | {_fmt(r.error_rate)} / {_fmt(r.training_error_rate)} "
-            f"| {'YES' if r.fire else 'no'} | {served} | {r.note} |"
-        )
-    return "\n".join(lines)
-
-
-def where_to_look(params: Params) -> str:
-    """Commands and paths for the UIs and reports."""
-    rel = lambda p: p.relative_to(params.root) if p.is_relative_to(params.root) else p  # noqa: E731
-    mon = params.path(params.paths.monitoring_dir)
-    return "\n".join(
-        [
-            "Where to look:",
-            f"  MLflow UI      .venv/bin/mlflow ui --backend-store-uri {params.mlflow.tracking_uri} --port 5000",
-            "  Prefect UI     PREFECT_HOME=.run/prefect .venv/bin/prefect server start   (flow runs of this demo)",
-            f"  Evidently      {rel(mon)}/day_XX/drift.html, performance.html",
-            f"  Decisions      {rel(params.path(params.monitoring.decisions_log))}",
-            f"  Data Docs      {rel(params.path(params.paths.data_docs_dir))}/index.html",
-            f"  Served models  {rel(params.path(params.paths.deployment_log))}",
-            f"  Lineage        .venv/bin/predmaint lineage {params.paths.reference}",
-        ]
+        cost=prod.get("expected_cost_per_1000"),
+        training_cost=train.get("expected_cost_per_1000"),
+        reasons=list(result["reasons"]),
+        gate=gate,
     )
 
 
@@ -191,19 +175,29 @@ def run_lifecycle(params_path: str | None = None, drift: bool = True) -> tuple[P
     from predmaint.ops.replay import drift_day, production_day
 
     params = project_params(params_path)
-    say(f"project {params.root}; MLflow {params.tracking_uri}; Prefect ephemeral API")
+    source, described = data_source(params)
+    warning = source_warning(source, described)
+    if warning:
+        loud(warning)
+    else:
+        say(f"data: {described}")
     reset_serving_state(params)
-    say("training-pipeline: DVC stages ingest → validate_raw → split → clean → train → evaluate, then the gate")
-    trained = training_pipeline(params_path)
-    ran = [s for s, r in trained["stages_ran"].items() if r]
-    say(f"stages run: {', '.join(ran) or 'none (all up to date)'}")
-    say(f"promotion: {trained['promotion']['summary']}")
+    with step("training pipeline: DVC stages, Data Docs, promotion gate") as describe:
+        trained = training_pipeline(params_path)
+        ran = [s for s, r in trained["stages_ran"].items() if r]
+        gate = trained["promotion"]
+        verdict = f"v{gate['version']} {'promoted' if gate['promoted'] else 'not promoted'}"
+        describe(f"training pipeline: ran {', '.join(ran) or 'nothing (up to date)'}; {verdict}")
+    after, described_after = data_source(params)
+    if after != source or (warning is None and source_warning(after, described_after)):
+        loud(source_warning(after, described_after) or f"data source: {described_after}")
 
     token = secrets.token_urlsafe(24)
-    port = free_port(params.serving.host, params.serving.port)
     rows: list[DayRow] = []
-    with service(params, port, token) as client:
-        say(f"API on {client.base_url} serving v{served_version(client)} (try: curl {client.base_url}/model)")
+    with ExitStack() as running:
+        with step("starting the API (uvicorn) on the champion") as describe:
+            client = running.enter_context(service(params, token))
+            describe(f"API on {client.base_url} serving v{served_version(client)}")
         days = [(f"day_{d:02d}", production_day(params, d)) for d in production_days(params)]
         if drift:
             days.append((f"day_{len(days) + 1:02d}_{params.replay.drift_scenario}", drift_day(params)))
@@ -213,12 +207,36 @@ def run_lifecycle(params_path: str | None = None, drift: bool = True) -> tuple[P
 
 
 def main(params_path: str | None = None) -> int:
-    """Run the lifecycle demo and print the summary; return the process exit code."""
+    """Run the lifecycle demo quietly (third-party output to ``.run/demo-*.log``) and print the summary.
+
+    Returns:
+        The process exit code: 0, or 1 after printing the error in full.
+    """
+    from flows.console import DemoConsole
+
+    params = project_params(params_path)
+    console = DemoConsole(params.path(params.paths.run_dir))
+    console.console.print(f"predmaint demo — third-party output goes to [bold]{console.log_path}[/]")
     t0 = time.monotonic()
-    params, rows = run_lifecycle(params_path)
-    print("\n" + summary_table(rows) + "\n", flush=True)
-    print(where_to_look(params), flush=True)
-    say(f"done in {time.monotonic() - t0:.0f} s")
+    _ACTIVE["console"] = console
+    try:
+        with console.quiet():
+            params, rows = run_lifecycle(params_path)
+    except Exception as exc:
+        console.failed(exc)
+        return 1
+    finally:
+        _ACTIVE["console"] = None
+    console.table(summary_table(rows))
+    console.table(decisions_table(rows))
+    source, described = data_source(params)
+    warning = source_warning(source, described, short=True)
+    if warning:
+        console.banner(warning)
+    for line in where_to_look(params, api_log(params), console.log_path):
+        console.console.print(line)
+    console.console.print(f"done in {time.monotonic() - t0:.0f} s")
+    console.silence_rest()
     return 0
 
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 
+from flows.artifacts import fmt, label_run, publish_gate
 from flows.common import notify_after_promotion, project_params
 from predmaint.config import Params
 
@@ -93,16 +94,20 @@ def retraining(
     version_data(params, window, gate)
     result = train_challenger(params, window)
     decision = promotion_gate(params, window)
+    label_run(
+        f"retraining → v{result.version} {'promoted' if decision.promoted else 'refused'}",
+        [f"model:v{result.version}", f"data:{window.version.version_id}", "trigger:monitoring"],
+    )
     get_run_logger().info("retraining (%s): %s", reason, decision.summary)
     if decision.promoted:
         notify_after_promotion(params, service_url)
+    publish_gate(params, decision, key="retraining-decision")
     create_markdown_artifact(
         f"# Retraining: {'promoted' if decision.promoted else 'not promoted'}\n\n"
-        f"- reason: {reason}\n- data version: {window.version.version_id} ({window.rows} rows, "
-        f"{window.production_rows} from production)\n- challenger: v{result.version}\n"
-        f"- gate rows: {decision.rows} (UDI {decision.udi_range}) of {decision.rows_source}\n"
-        + "".join(f"- {r}\n" for r in decision.reasons),
-        key="retraining-decision",
+        f"- reason: {reason}\n- data version: {window.version.version_id} ({fmt(window.rows)} rows, "
+        f"{fmt(window.production_rows)} from production)\n- challenger: v{result.version}\n"
+        f"- gate rows: {fmt(decision.rows)} (UDI {decision.udi_range}) of {decision.rows_source}\n",
+        key="retraining-data",
     )
     return {
         "reason": reason,

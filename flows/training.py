@@ -10,6 +10,7 @@ from typing import Any
 
 from prefect import flow, get_run_logger, task
 
+from flows.artifacts import label_run, publish_gate
 from flows.common import notify_after_promotion, project_params
 from predmaint.config import Params
 from predmaint.ops.pipeline import run_stage, stage_order
@@ -32,6 +33,7 @@ def promotion_gate(params: Params) -> dict[str, Any]:
 
     decision = promote(params)
     get_run_logger().info("promotion: %s", decision.summary)
+    publish_gate(params, decision)
     return {"promoted": decision.promoted, "version": decision.challenger, "summary": decision.summary}
 
 
@@ -64,6 +66,7 @@ def training_pipeline(
         reason: Why this run started (shown in logs and the result).
     """
     params = project_params(params_path)
+    label_run(f"training-pipeline · {reason}", [f"reason:{reason}", "pipeline:dvc"])
     retries = params.orchestration.task_retries
     stage = dvc_stage.with_options(retries=retries, retry_delay_seconds=params.orchestration.task_retry_delay_s)
     ran = {name: stage(params, name, force) for name in stage_order(params.root)}

@@ -21,7 +21,7 @@ from fastapi.responses import JSONResponse
 
 from predmaint.config.runtime import disable_telemetry
 from serving.api.guard import GuardMiddleware
-from serving.api.routes import admin, feedback, health, metrics, model, predict
+from serving.api.routes import admin, docs, feedback, health, metrics, model, predict
 from serving.api.validation import BodyValidationError, validation_items
 from serving.metrics import MetricsMiddleware
 from serving.service import Service
@@ -65,6 +65,8 @@ def create_app(settings: Settings, service: Service | None = None) -> FastAPI:
         description=DESCRIPTION,
         version=settings.params.project.name,
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.service = svc
@@ -76,6 +78,7 @@ def create_app(settings: Settings, service: Service | None = None) -> FastAPI:
     app.include_router(model.router)
     app.include_router(metrics.router)
     app.include_router(admin.router)
+    docs.install(app)
 
     plain_openapi = app.openapi
 

@@ -46,16 +46,22 @@ EXAMPLE_PREDICTION: dict[str, Any] = {
     "model": {"name": "predmaint-failure", "version": "3"},
 }
 EXAMPLE_AI4I: dict[str, Any] = {schema.FROM_SNAKE_CASE[k]: v for k, v in EXAMPLE_READING.items()}
+EXAMPLE_INVALID_READING: dict[str, Any] = {**EXAMPLE_READING, "torque_nm": 120.0}
+"""The request behind :data:`EXAMPLE_VALIDATION_ERROR` (a test sends it and compares the answers)."""
 EXAMPLE_VALIDATION_ERROR: dict[str, Any] = {
     "detail": [
         {
-            "loc": ["body", 0, "torque_nm"],
+            "loc": ["body", "torque_nm"],
             "field": "torque_nm",
-            "msg": "torque_nm = 95.0 is above the maximum 76.6 Nm of the data contract (accepted range [3.8, 76.6])",
+            "msg": "torque_nm = 120.0 is above the maximum 100 Nm of the data contract (accepted range [0, 100])",
             "type": "less_than_equal",
         }
     ]
 }
+EXAMPLE_TOO_LARGE: dict[str, Any] = {
+    "detail": "request body of 1,000,001 bytes exceeds serving.max_body_bytes = 1,000,000"
+}
+EXAMPLE_NOT_READY: dict[str, Any] = {"detail": "no model loaded yet; see GET /ready"}
 EXAMPLE_FEEDBACK: dict[str, Any] = {
     "request_id": "01a20b75-d3af-7c3e-8a1f-5b7d9c2e4a60",
     "failure": 1,
@@ -74,7 +80,9 @@ EXAMPLE_READY: dict[str, Any] = {
         "error": "OperationalError: unable to open database file",
     },
     "load_error": None,
-    "prediction_log": {"path": "/srv/predmaint/data/predictions/predictions.db", "ok": True},
+    "prediction_log": {"path": "/srv/predmaint/data/predictions/predictions.db", "write_errors": 0},
+    "instance": "3f9c2a7be1d04c58",
+    "pid": 4242,
 }
 EXAMPLE_MODEL_INFO: dict[str, Any] = {
     "name": "predmaint-failure",

@@ -18,6 +18,7 @@ from serving.examples import (
     EXAMPLE_FEEDBACK,
     EXAMPLE_FEEDBACK_RESPONSE,
     EXAMPLE_MODEL_INFO,
+    EXAMPLE_NOT_READY,
     EXAMPLE_PREDICTION,
     EXAMPLE_READING,
     EXAMPLE_READY,
@@ -148,7 +149,7 @@ class ValidationErrorResponse(BaseModel):
 class Message(BaseModel):
     """An error or status with a human-readable explanation."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{"detail": "no model loaded yet"}]})
+    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLE_NOT_READY]})
 
     detail: str
 
@@ -212,6 +213,8 @@ class Ready(BaseModel):
     registry: RegistryState
     load_error: str | None
     prediction_log: dict[str, Any]
+    instance: str = Field(description="Id of this server process ($PREDMAINT_INSTANCE_ID): tells it from others.")
+    pid: int = Field(description="Process id of the worker that answered.")
 
 
 class ModelInfo(BaseModel):

@@ -12,10 +12,11 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from predmaint import schema
 from predmaint.config import PARAMS_ENV, Params, ServingParams, load_params
+from predmaint.service.process import INSTANCE_ENV, new_instance_id
 from serving.tokens import parse_tokens
 
 MIN_TOKEN_LENGTH = 16
@@ -35,6 +36,8 @@ class Settings(BaseModel):
         predict_tokens: SHA-256 digest → identity of the tokens accepted by ``POST /predict``
             (``serving.predict_tokens_env``); empty = no token needed (allowed on loopback only).
         feedback_tokens: The same for ``POST /feedback`` (``serving.feedback_tokens_env``).
+        instance_id: Reported by ``/ready`` so that whoever started this process can tell it from
+            another server on the same port (``$PREDMAINT_INSTANCE_ID``; random when unset).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -47,6 +50,7 @@ class Settings(BaseModel):
     admin_token: SecretStr | None = None
     predict_tokens: dict[str, str] = {}
     feedback_tokens: dict[str, str] = {}
+    instance_id: str = Field(default_factory=new_instance_id)
 
     @model_validator(mode="after")
     def _check(self) -> Settings:
@@ -60,7 +64,11 @@ class Settings(BaseModel):
             raise ValueError("the data contract lists no product types")
         token = self.admin_token.get_secret_value() if self.admin_token else None
         if token is not None and len(token) < MIN_TOKEN_LENGTH:
-            raise ValueError(f"${self.params.serving.admin_token_env} is shorter than {MIN_TOKEN_LENGTH} characters")
+            raise ValueError(
+                f"${self.params.serving.admin_token_env} is shorter than {MIN_TOKEN_LENGTH} characters; "
+                f"set a longer secret (e.g. `python -c 'import secrets; print(secrets.token_urlsafe(24))'`) "
+                "or unset it to disable POST /admin/reload"
+            )
         s = self.params.serving
         if s.host not in LOOPBACK:
             for env_name, tokens in (
@@ -126,6 +134,7 @@ class Settings(BaseModel):
             admin_token=SecretStr(token) if token else None,
             predict_tokens=parse_tokens(env.get(s.predict_tokens_env), s.predict_tokens_env),
             feedback_tokens=parse_tokens(env.get(s.feedback_tokens_env), s.feedback_tokens_env),
+            instance_id=env.get(INSTANCE_ENV) or new_instance_id(),
         )
 
     @classmethod

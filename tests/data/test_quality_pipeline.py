@@ -95,3 +95,21 @@ def test_build_docs_with_nothing_stored_still_renders_the_suites(tmp_path: Path)
     params = make_project(tmp_path / "proj")
     build = build_docs(params)
     assert build.index.is_file() and build.rendered == []
+
+
+def test_data_docs_work_offline_name_the_asset_and_show_the_gate_verdict(real_params: Params) -> None:
+    ingest(real_params)
+    passed = validate_file(real_params, real_params.path(real_params.paths.raw_file), "raw")
+    assert passed.success and passed.summary["warnings"], "the real data passes with a non-blocking warning"
+    site = build_docs(real_params).index.parent
+    pages = list(site.rglob("*.html"))
+    for page in pages:
+        html = page.read_text(encoding="utf-8")
+        external = re.findall(r'<(?:script|link)\b[^>]*?(?:src|href)="(https?://[^"]+)"', html)
+        assert not external, f"{page.relative_to(site)} loads {external}"
+        for asset in re.findall(r'<(?:script|link)\b[^>]*?(?:src|href)="([^"]+)"', html):
+            assert (page.parent / asset).resolve().is_file(), f"{page.relative_to(site)}: missing {asset}"
+    [validation] = (site / "validations").rglob("*.html")
+    html = validation.read_text(encoding="utf-8")
+    assert "Passed by the gate (1 non-blocking warning)" in html and "Failed" not in html.split("Status:")[1][:200]
+    assert "Data asset: ai4i2020.csv" in html and "__none__" not in html

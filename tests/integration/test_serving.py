@@ -241,7 +241,7 @@ def test_openapi_has_examples_for_every_endpoint(client: httpx.Client) -> None:
     refs = set(re.findall(r'"\$ref": "#/components/schemas/([^"]+)"', json.dumps(spec)))
     assert refs and refs <= set(spec["components"]["schemas"]), refs - set(spec["components"]["schemas"])
     body = spec["paths"]["/predict"]["post"]["requestBody"]["content"]["application/json"]
-    assert set(body["examples"]) == {"single", "batch", "ai4i_names"}
+    assert set(body["examples"]) == {"single", "batch", "ai4i_names", "invalid"}
     assert body["schema"]["oneOf"][0]["properties"]["torque_nm"]["maximum"] == 100.0
     assert client.get("/docs").status_code == 200
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
@@ -63,6 +65,8 @@ async def ready(service: ServiceDep) -> JSONResponse:
         },
         load_error=store.load_error,
         prediction_log={"path": display(service.settings.prediction_log), "write_errors": service.predlog.errors},
+        instance=service.settings.instance_id,
+        pid=os.getpid(),
     )
     service.metrics.registry_up.set(1.0 if status.reachable else 0.0)
     return JSONResponse(body.model_dump(mode="json"), status_code=200 if ok else 503)

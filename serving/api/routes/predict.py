@@ -24,7 +24,16 @@ from predmaint.service.batcher import ShedError
 from predmaint.service.predlog import new_request_id
 from predmaint.service.scoring import ModelNotReadyError, PredictionLogError
 from serving.api.validation import read_body
-from serving.examples import EXAMPLE_AI4I, EXAMPLE_PREDICTION, EXAMPLE_READING, EXAMPLE_RISKY
+from serving.examples import (
+    EXAMPLE_AI4I,
+    EXAMPLE_INVALID_READING,
+    EXAMPLE_NOT_READY,
+    EXAMPLE_PREDICTION,
+    EXAMPLE_READING,
+    EXAMPLE_RISKY,
+    EXAMPLE_TOO_LARGE,
+    EXAMPLE_VALIDATION_ERROR,
+)
 from serving.schemas import Message, Prediction, ValidationErrorResponse
 from serving.service import Service
 
@@ -123,6 +132,10 @@ def _request_body(reading: type[BaseModel], max_batch: int) -> dict[str, Any]:
                     "single": {"summary": "One reading", "value": EXAMPLE_READING},
                     "batch": {"summary": "A batch of readings", "value": [EXAMPLE_READING, EXAMPLE_RISKY]},
                     "ai4i_names": {"summary": "Original AI4I column names", "value": EXAMPLE_AI4I},
+                    "invalid": {
+                        "summary": "Torque above the contract (answered 422)",
+                        "value": EXAMPLE_INVALID_READING,
+                    },
                 },
             }
         },
@@ -153,8 +166,8 @@ def document(spec: dict[str, Any], reading: type[BaseModel], max_batch: int) -> 
                     {"oneOf": [prediction, {"type": "array", "items": prediction}]},
                     EXAMPLE_PREDICTION,
                 ),
-                "413": answer("Body larger than serving.max_body_bytes.", message),
-                "422": answer("Invalid reading(s); every problem is named.", invalid),
+                "413": answer("Body larger than serving.max_body_bytes.", message, EXAMPLE_TOO_LARGE),
+                "422": answer("Invalid reading(s); every problem is named.", invalid, EXAMPLE_VALIDATION_ERROR),
                 "400": answer("Host header not in serving.trusted_hosts.", message),
                 "401": answer("Predict tokens are configured and no bearer token was sent.", message),
                 "403": answer("The bearer token is not a predict token.", message),
@@ -163,6 +176,7 @@ def document(spec: dict[str, Any], reading: type[BaseModel], max_batch: int) -> 
                     "No model loaded yet, the prediction log is unavailable, or the service is overloaded "
                     "(serving.max_queue / serving.queue_budget_ms; the answer carries Retry-After).",
                     message,
+                    EXAMPLE_NOT_READY,
                 ),
             },
         }

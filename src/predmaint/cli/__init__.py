@@ -13,7 +13,8 @@ from typing import Annotated
 
 import typer
 
-from predmaint.cli import batch, data, lifecycle, lineage, model, monitor, quality, serve
+from predmaint.cli import batch, data, lifecycle, lineage, model, monitor, quality, serve, ui
+from predmaint.cli.help import Group, polish
 from predmaint.config import PARAMS_ENV, ConfigError, Params, load_params
 from predmaint.config.runtime import disable_telemetry
 
@@ -23,6 +24,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    cls=Group,
 )
 
 
@@ -56,5 +58,6 @@ def get(ctx: typer.Context) -> Params:
         raise typer.Exit(2) from None
 
 
-for area in (data, lineage, quality, model, serve, monitor, batch, lifecycle):
+for area in (data, lineage, quality, model, serve, ui, monitor, batch, lifecycle):
     area.register(app, get)
+polish(app)

@@ -16,6 +16,9 @@ def register(app: typer.Typer, get: Callable[[typer.Context], Params]) -> None:
     @app.command()
     def demo(ctx: typer.Context) -> None:
         """Run the whole lifecycle: train → serve → replay 6 days + a drift day → monitor → retrain → swap."""
+        from predmaint.config.runtime import ensure_prefect_home
+
+        ensure_prefect_home()  # before Prefect is imported, or it warns that it cannot create its home
         from flows.demo import main
 
         params = get(ctx)

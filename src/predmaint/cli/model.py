@@ -10,9 +10,28 @@ import typer
 
 from predmaint.config import Params
 
+NEXT_STEPS = (
+    ("no alias @challenger", "train a candidate first: `predmaint train` registers it as @challenger"),
+    ("no alias @champion", "promote a model first: `predmaint train`, then `predmaint promote` (or `make demo`)"),
+    ("is already the champion", "nothing new to judge: `predmaint train` registers a new @challenger"),
+    ("no previous champion", "there is nothing to roll back to: `predmaint promote` a newer model first"),
+    (
+        "unable to open database file",
+        "check mlflow.tracking_uri / $PREDMAINT_TRACKING_URI (run `make demo` to create it)",
+    ),
+    ("No such file or directory", "run the pipeline first: `.venv/bin/dvc repro` (or `make demo`)"),
+)
+"""Known failures → what to do next (matched on the error message)."""
+
+
+def next_step(message: str) -> str | None:
+    """The hint for a known failure, or None."""
+    return next((hint for fragment, hint in NEXT_STEPS if fragment in message), None)
+
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
-    typer.secho(message, fg=typer.colors.RED, err=True)
+    hint = next_step(message)
+    typer.secho(message + (f"\nnext: {hint}" if hint else ""), fg=typer.colors.RED, err=True)
     return typer.Exit(code)
 
 
@@ -110,6 +129,9 @@ def register(app: typer.Typer, get: Callable[[typer.Context], Params]) -> None:
             raise _fail(str(exc)) from None
         typer.echo(decision.summary)
         typer.echo(f"gate rows: {decision.rows} ({decision.rows_source}, UDI {decision.udi_range})")
+        hint = None if decision.promoted else next_step(decision.summary)
+        if hint:
+            typer.echo(f"next: {hint}")
         if not decision.promoted:
             raise typer.Exit(3)
 

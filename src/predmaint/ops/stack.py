@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from predmaint.config import Params
+from predmaint.service.process import bind, owns_port
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,8 @@ class Service:
     url: str
     health: str
     env: dict[str, str] = field(default_factory=dict)
+    port: int | None = None
+    """The port the service itself listens on (checked to belong to its process); None for the runner."""
 
 
 class StackError(RuntimeError):
@@ -81,6 +84,7 @@ def services(params: Params) -> list[Service]:
             u["prefect"],
             f"{u['prefect']}/api/health",
             prefect_env,
+            params.orchestration.prefect_port,
         ),
         Service(
             "mlflow",
@@ -101,8 +105,11 @@ def services(params: Params) -> list[Service]:
             u["mlflow"],
             f"{u['mlflow']}/health",
             {"MLFLOW_DISABLE_TELEMETRY": "true"},
+            params.orchestration.mlflow_port,
         ),
-        Service("api", [_bin("predmaint"), "serve"], u["api"], f"{u['api']}/health", client_env(params)),
+        Service(
+            "api", [_bin("predmaint"), "serve"], u["api"], f"{u['api']}/ready", client_env(params), params.serving.port
+        ),
         Service(
             "runner",
             [sys.executable, str(params.root / "flows" / "deployments.py")],
@@ -139,12 +146,34 @@ def _healthy(url: str) -> bool:
         return False
 
 
+def answering(service: Service, pid: int) -> bool:
+    """The service answers its health URL from a port that ``pid`` (or a child) listens on.
+
+    A 200 from a port held by another process (someone else's server) does not count.
+    """
+    if service.port is not None and not owns_port(pid, service.port):
+        return False
+    return not service.health or _healthy(service.health)
+
+
+def _port_taken(service: Service, host: str) -> str | None:
+    if service.port is None:
+        return None
+    try:
+        bind(host, service.port).close()
+    except OSError:
+        return (
+            f"{service.name}: port {service.port} on {host} is taken by another process; choose another in params.yaml"
+        )
+    return None
+
+
 def _wait(service: Service, log: Path, proc: subprocess.Popen[bytes], timeout_s: float) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise StackError(f"{service.name} exited with {proc.returncode}; see {log}")
-        if not service.health or _healthy(service.health):
+        if answering(service, proc.pid):
             return
         time.sleep(0.5)
     raise StackError(f"{service.name} not healthy after {timeout_s:.0f} s at {service.health}; see {log}")
@@ -164,6 +193,9 @@ def up(params: Params, timeout_s: float = 180.0) -> list[str]:
         if pid is not None:
             lines.append(f"{svc.name:8} already up (pid {pid})  {svc.url}")
             continue
+        taken = _port_taken(svc, params.serving.host)
+        if taken:
+            raise StackError(taken)
         log = run_dir / f"{svc.name}.log"
         env = {**os.environ, **svc.env}
         with log.open("ab") as out:
@@ -219,10 +251,15 @@ def _gone(pid: int, within_s: float) -> bool:
 
 
 def status(params: Params) -> list[str]:
-    """One line per service: running or not, PID, URL."""
+    """One line per service: up only when its process runs *and* answers on its own port."""
     lines = []
     for svc in services(params):
         pid = running_pid(params, svc.name)
-        state = f"up (pid {pid})" if pid is not None else "down"
+        if pid is None:
+            state = "down"
+        elif answering(svc, pid):
+            state = f"up (pid {pid})"
+        else:
+            state = f"NOT ANSWERING (pid {pid} runs; see {svc.name}.log)"
         lines.append(f"{svc.name:8} {state:16} {svc.url}")
     return lines

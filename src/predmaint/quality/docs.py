@@ -5,7 +5,10 @@ ones under ``paths.validation_dir``, failing ones in quarantine) are loaded back
 in-memory context and rendered to ``paths.data_docs_dir`` (git-ignored). Open its ``index.html``.
 
 GX's own status counts non-blocking warnings as failures, so each run is named after the gate's
-verdict (``gate-passed_…``, ``gate-rejected_…``, ``gate-check-error_…``).
+verdict (``gate-passed_…``, ``gate-rejected_…``, ``gate-check-error_…``), its success is the gate's,
+and its page states the verdict with the warnings counted. The data asset is the batch's name.
+The pages use vendored copies of their CSS/JS (:mod:`predmaint.quality.site`), so they render
+styled without internet.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from great_expectations.data_context.types.resource_identifiers import (
 from predmaint.config import Params
 from predmaint.quality import results
 from predmaint.quality.contract import load_contract
+from predmaint.quality.site import localize, show_verdict
 from predmaint.quality.suites import build_context
 
 SITE = "predmaint"
@@ -74,6 +78,7 @@ def build_docs(params: Params) -> DocsBuild:
         },
     )
     build = DocsBuild(index=site / "index.html")
+    verdicts: dict[tuple[str, str], dict[str, Any]] = {}
     schema = ExpectationSuiteValidationResultSchema()
     for path in stored_results(params):
         document = results.read_result(path)
@@ -86,7 +91,20 @@ def build_docs(params: Params) -> DocsBuild:
         if summary.get("check_errors"):
             verdict = "gate-check-error"
         run_name = f"{verdict}_{stem}"
-        gx_result.setdefault("meta", {}).setdefault("run_id", {})["run_name"] = run_name
+        meta = gx_result.setdefault("meta", {})
+        meta["run_id"] = {"run_name": run_name, "run_time": summary["checked_at"]}
+        meta["active_batch_definition"] = {
+            "datasource_name": "predmaint",
+            "data_connector_name": "in-memory",
+            "data_asset_name": summary["name"],
+            "batch_identifiers": {},
+        }
+        meta["batch_spec"] = {
+            "data_asset_name": summary["name"],
+            "rows": summary.get("rows"),
+            "md5": summary.get("md5"),
+        }
+        gx_result["success"] = bool(summary["success"])
         key = ValidationResultIdentifier(
             expectation_suite_identifier=ExpectationSuiteIdentifier(name=summary["suite"]),
             run_id=RunIdentifier(run_name=run_name, run_time=_checked_at(summary, path)),
@@ -94,5 +112,10 @@ def build_docs(params: Params) -> DocsBuild:
         )
         ctx.validation_results_store.set(key, schema.load(gx_result))
         build.rendered.append(path)
+        verdicts[(summary["suite"], run_name)] = summary
     ctx.build_data_docs(site_names=[SITE])
+    localize(site)
+    for (suite, run_name), summary in verdicts.items():
+        for page in (site / "validations" / suite / run_name).glob("*/*.html"):
+            show_verdict(page, bool(summary["success"]), len(summary["warnings"]), len(summary["failures"]))
     return build
