@@ -9,7 +9,7 @@ from typer.core import TyperCommand, TyperGroup
 
 PANELS = {
     "Data": ("ingest", "split", "lineage", "simulate", "validate", "clean", "docs"),
-    "Model": ("train", "evaluate", "promote", "rollback", "reproduce", "batch"),
+    "Model": ("train", "backtest", "evaluate", "promote", "rollback", "reproduce", "batch"),
     "Serve and monitor": ("serve", "monitor", "replay", "ui"),
     "Lifecycle and stack": ("demo", "reset", "stack"),
 }
