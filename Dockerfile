@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1.7
 # predmaint runtime image: one image for every service; the CMD picks the service.
 # Stages: uv → builder (venv from uv.lock) → runtime (the API image) → workspace (runtime + the DVC
 # workspace the deployment runner needs) → api (the default target, identical to runtime).
@@ -8,6 +7,11 @@
 #   docker run predmaint predmaint monitor ...                                                   # another service
 # Dependencies come from uv.lock exactly (uv sync --frozen --no-dev); the runtime stage has no
 # compiler, no uv and no source tree, and runs as an unprivileged user.
+# Needs BuildKit (DOCKER_BUILDKIT=1 with Docker 20.10) and no `# syntax=` frontend image, so it builds
+# with only the base images present locally (deploy/offline-bases.sh builds stand-ins without a registry).
+# Behind a TLS-intercepting proxy, hand uv the proxy's CA bundle as a build secret; it is mounted for
+# the `uv sync` steps only and never lands in a layer:
+#   docker build --network host --secret id=ca-bundle,src=/etc/ssl/certs/ca-certificates.crt .
 
 ARG PYTHON_VERSION=3.11
 ARG UV_VERSION=0.13.9
@@ -24,13 +28,15 @@ ENV UV_COMPILE_BYTECODE=1 \
 WORKDIR /src
 # 1) third-party dependencies only: this layer is reused until uv.lock changes
 COPY pyproject.toml uv.lock README.md ./
-RUN --mount=type=cache,target=/root/.cache/uv \
-    uv sync --frozen --no-dev --no-install-project
+RUN --mount=type=cache,target=/root/.cache/uv --mount=type=secret,id=ca-bundle \
+    if [ -s /run/secrets/ca-bundle ]; then export SSL_CERT_FILE=/run/secrets/ca-bundle; fi \
+ && uv sync --frozen --no-dev --no-install-project
 # 2) the project itself, installed as a wheel (not editable) so the runtime needs no source
 COPY src ./src
 COPY serving ./serving
-RUN --mount=type=cache,target=/root/.cache/uv \
-    uv sync --frozen --no-dev --no-editable
+RUN --mount=type=cache,target=/root/.cache/uv --mount=type=secret,id=ca-bundle \
+    if [ -s /run/secrets/ca-bundle ]; then export SSL_CERT_FILE=/run/secrets/ca-bundle; fi \
+ && uv sync --frozen --no-dev --no-editable
 
 FROM python:${PYTHON_VERSION}-slim-bookworm AS runtime
 ARG APP_UID=10001

@@ -17,7 +17,7 @@ export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 120
 unexport PYTHONDONTWRITEBYTECODE
 
 .DEFAULT_GOAL := help
-.PHONY: help setup lint format test demo reset clean up down status
+.PHONY: help setup lint format test demo reset clean up down status audit
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -35,6 +35,9 @@ lint: setup ## ruff, mypy and the import-linter contracts
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+
+audit: setup ## pip-audit of the locked requirements; exit 2 when the vulnerability database cannot be reached
+	BIN=$(BIN) UV="$(UV)" ./deploy/audit.sh
 
 format: setup ## Apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .

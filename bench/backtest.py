@@ -119,7 +119,7 @@ def reliability(params: Any, table: Any) -> None:
 
     from predmaint import schema
     from predmaint.model.backtest import origin_split
-    from predmaint.model.train import fit
+    from predmaint.model.train import FitSettings, fit
 
     origin = params.backtest.origins[-1]
     history, future = origin_split(table, origin, params.backtest.horizon_rows, params.clean.inconsistent_labels)
@@ -128,7 +128,9 @@ def reliability(params: Any, table: Any) -> None:
     print("| --- | --- | --- | --- | --- |")
     for method in (params.training.calibration, "none"):
         tuned = configured(params, {"training": {"calibration": method}})
-        proba = fit(tuned, history).pipeline.predict_proba(future.loc[:, list(schema.FEATURE_COLUMNS)])[:, 1]
+        proba = fit(FitSettings.of(tuned), history).pipeline.predict_proba(future.loc[:, list(schema.FEATURE_COLUMNS)])[
+            :, 1
+        ]
         bins = pd.cut(proba, BINS, include_lowest=True, right=False)
         y = future[schema.TARGET].to_numpy()
         for interval, idx in pd.Series(range(len(proba))).groupby(bins, observed=True):

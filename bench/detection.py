@@ -45,7 +45,7 @@ from predmaint.data.simulate import scenario_names, simulate
 from predmaint.model import features, metrics
 from predmaint.model.gate import compare
 from predmaint.model.gate import decide as gate
-from predmaint.model.train import Fitted, fit
+from predmaint.model.train import FitSettings, Fitted, fit
 from predmaint.monitoring import decide, summarise
 from predmaint.monitoring import window as w
 from predmaint.monitoring.performance import baseline_from_metrics
@@ -59,7 +59,7 @@ def champion(params: Params) -> tuple[Fitted, pd.DataFrame]:
     raw = tables.read_table(params.path(params.data.csv_path))
     reference, _ = clean_frame(raw.iloc[: params.split.train_rows], params.clean.inconsistent_labels)
     reference = reference.reset_index(drop=True)
-    return fit(params, reference), reference
+    return fit(FitSettings.of(params), reference), reference
 
 
 def scored(fitted: Fitted, frame: pd.DataFrame) -> pd.DataFrame:
@@ -135,7 +135,7 @@ def main() -> None:
             met, fired = monitor_days(params, fitted, reference, stream, args.rows, args.verbose)
             champ_cost = cost(fitted, stream, params)["expected_cost_per_1000"]
             window = build_window(params, reference, stream.assign(**{schema.UDI: stream[schema.UDI]}))
-            challenger = fit(params, window)
+            challenger = fit(FitSettings.of(params), window)
             on_unseen = {"challenger": cost(challenger, unseen, params), "champion": cost(fitted, unseen, params)}
             comparison = compare(
                 unseen[schema.TARGET],

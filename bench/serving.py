@@ -46,6 +46,7 @@ AI4I = ["Type", "Air temperature [K]", "Process temperature [K]", "Rotational sp
 MLFLOW_BODY = {"dataframe_split": {"columns": [*AI4I, "Tool wear [min]"], "data": [list(READING.values())]}}
 WRK_TIMEOUT_S = 30  # wrk's default (2 s) drops slow answers from the latency and throughput counts
 LUA = 'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\nwrk.body = {body}\n'
+AUTH_LUA = 'wrk.headers["Authorization"] = "Bearer {token}"\n'
 
 
 def free_port() -> int:
@@ -94,10 +95,12 @@ def server(name: str, cmd: list[str], ready: str, env: dict[str, str], log_dir: 
         yield url
 
 
-def all_workers_ready(url: str, body: str, in_a_row: int = 40, timeout_s: float = 300) -> str:
+def all_workers_ready(
+    url: str, body: str, headers: dict[str, str] | None = None, in_a_row: int = 40, timeout_s: float = 300
+) -> str:
     """Wait until ``in_a_row`` consecutive requests succeed (every worker has loaded its model)."""
     deadline, ok, text = time.monotonic() + timeout_s, 0, ""
-    with httpx.Client(headers={"content-type": "application/json"}) as client:
+    with httpx.Client(headers={"content-type": "application/json", **(headers or {})}) as client:
         while ok < in_a_row:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"{url} did not answer {in_a_row} requests in a row within {timeout_s} s")
@@ -140,7 +143,17 @@ def wrk(url: str, script: Path, connections: int, seconds: float) -> dict[str, A
     sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     errors = (int(non2xx.group(1)) if non2xx else 0) + (sum(int(g) for g in sock.groups()) if sock else 0)
     total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
-    return {"rps": rps, "p50_ms": ms("50"), "p99_ms": ms("99"), "errors": errors, "requests": total}
+    peak = re.search(r"^\s*Latency\s+\S+\s+\S+\s+([\d.]+)(us|ms|s)", out, re.M)
+    max_ms = float(peak.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[peak.group(2)] if peak else None
+    return {
+        "rps": rps,
+        "p50_ms": ms("50"),
+        "p99_ms": ms("99"),
+        "max_ms": max_ms,
+        "errors": errors,
+        "non2xx": int(non2xx.group(1)) if non2xx else 0,
+        "requests": total,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -154,6 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--warmup", type=float, default=2.0, help="seconds of load before each measurement")
     ap.add_argument("--out", type=Path, default=Path("reports/bench/serving.json"))
     ap.add_argument("--ours-only", action="store_true", help="skip mlflow models serve (quick A/B of a change)")
+    ap.add_argument("--tokens", action="store_true", help="require a predict bearer token (sent by wrk)")
     args = ap.parse_args(argv)
     if shutil.which("wrk") is None:
         print("wrk not found: install it (Debian/Ubuntu: apt-get install -y wrk)", file=sys.stderr)
@@ -179,6 +193,16 @@ def main(argv: list[str] | None = None) -> int:
     }
     for script, _, body in scripts.values():
         script.write_text(LUA.format(body=json.dumps(body)))
+    auth: dict[str, str] = {}
+    if args.tokens:
+        sys.path.insert(0, str(REPO))  # this script's own name shadows the serving package
+        from serving.tokens import new_token
+
+        token, entry = new_token("bench")
+        env[params.serving.predict_tokens_env] = entry
+        auth = {"Authorization": f"Bearer {token}"}
+        script = scripts["predmaint"][0]
+        script.write_text(script.read_text() + AUTH_LUA.format(token=token))
     host = ["--host", "127.0.0.1"]
     ours = [
         str(BIN / "predmaint"),
@@ -207,7 +231,8 @@ def main(argv: list[str] | None = None) -> int:
         urls = {tool: stack.enter_context(server(tool, *commands[tool], env, work)) for tool in tools}
         for tool in tools:
             _, path, body = scripts[tool]
-            print(f"{tool} answers: {all_workers_ready(urls[tool] + path, body)[:120]}")
+            answer = all_workers_ready(urls[tool] + path, body, auth if tool == "predmaint" else None)
+            print(f"{tool} answers: {answer[:120]}")
         for i, c in enumerate(args.concurrency):
             for tool in tools if i % 2 == 0 else tools[::-1]:
                 script, path, _ = scripts[tool]
@@ -225,6 +250,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"| {c} | **ratio** | **{ratio:.1f}×** | | | |")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     meta = {"model": name, "version": version, "workers": args.workers, "duration_s": args.duration}
+    meta["tokens"] = args.tokens
     args.out.write_text(json.dumps({**meta, "results": results}, indent=2))
     print(f"\nwrote {args.out}")
     return 0

@@ -23,7 +23,7 @@ from predmaint.config.runtime import disable_telemetry
 from predmaint.data import tables
 from predmaint.data.clean import clean_frame
 from predmaint.data.simulate import simulate
-from predmaint.model.train import fit, score
+from predmaint.model.train import FitSettings, fit, score
 
 LABELS = (schema.TARGET, *schema.FAILURE_MODES)
 
@@ -32,9 +32,9 @@ def quality(params: Params, frame: pd.DataFrame) -> dict[str, float]:
     """F1, PR-AUC and the threshold of the default model fitted on rows 1–7,000, scored on the rest."""
     train_rows = params.split.train_rows
     reference, _ = clean_frame(frame.iloc[:train_rows], params.clean.inconsistent_labels)
-    fitted = fit(params, reference.reset_index(drop=True))
+    fitted = fit(FitSettings.of(params), reference.reset_index(drop=True))
     stream = frame.iloc[train_rows : train_rows + params.split.production_rows].reset_index(drop=True)
-    m = score(fitted.pipeline, stream, fitted.threshold, params)
+    m = score(fitted.pipeline, stream, fitted.threshold, params.costs)
     return {"threshold": fitted.threshold, "f1": m["f1"], "pr_auc": m["pr_auc"], "failures": m["positives"]}
 
 

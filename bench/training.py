@@ -39,7 +39,7 @@ def main() -> None:
     """Print the per-algorithm quality table and the training-time table."""
     from predmaint.config.runtime import disable_telemetry
     from predmaint.model.run import train
-    from predmaint.model.train import fit, production_stream, read_training_data, score
+    from predmaint.model.train import FitSettings, fit, production_stream, read_training_data, score
     from tests.model.conftest import prepare_data
 
     disable_telemetry()
@@ -57,12 +57,12 @@ def main() -> None:
             params = _project(tmp / algorithm, algorithm)
             params = params.model_copy(update={"root": base.root})
             started = time.perf_counter()
-            fitted = fit(params, frame)
+            fitted = fit(FitSettings.of(params), frame)
             seconds = time.perf_counter() - started
             print(
                 _row(
                     algorithm,
-                    score(fitted.pipeline, stream, fitted.threshold, params),
+                    score(fitted.pipeline, stream, fitted.threshold, params.costs),
                     fitted.threshold,
                     seconds,
                 )

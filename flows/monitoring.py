@@ -27,12 +27,14 @@ RETRAIN_EVENT = "predmaint.retrain.requested"
 @task(name="read-window")
 def read_window(params: Params, since: float | None, rows: int | None) -> pd.DataFrame:
     """Served predictions (with any labels) from the prediction log."""
+    from predmaint.service.predlog import location
     from predmaint.service.predlog import read_window as read
+    from predmaint.service.predlog_db import display
 
     limit = rows or (None if since is not None else params.monitoring.window_rows)
-    frame = read(params.path(params.paths.prediction_log), since=since, limit=limit)
+    frame = read(location(params), since=since, limit=limit)
     if frame.empty:
-        raise ValueError(f"no predictions in {params.paths.prediction_log} for this window")
+        raise ValueError(f"no predictions in {display(location(params))} for this window")
     return frame
 
 

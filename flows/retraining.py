@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 
-from flows.common import project_params
+from flows.common import notify_after_promotion, project_params
 from predmaint.config import Params
 
 if TYPE_CHECKING:
@@ -24,9 +24,9 @@ if TYPE_CHECKING:
 def build_window(params: Params, reason: str) -> RetrainWindow:
     """Reference + labelled production rows as a new DVC-tracked data version."""
     from predmaint.data.retrain import prepare
-    from predmaint.service.predlog import read_window
+    from predmaint.service.predlog import location, read_window
 
-    log_frame = read_window(params.path(params.paths.prediction_log))
+    log_frame = read_window(location(params))
     return prepare(params, log_frame, reason)
 
 
@@ -56,12 +56,16 @@ def promotion_gate(params: Params, window: RetrainWindow) -> PromotionDecision:
 
 
 @flow(name="retraining", log_prints=True)
-def retraining(params_path: str | None = None, reason: str = "manual") -> dict[str, Any]:
+def retraining(
+    params_path: str | None = None, reason: str = "manual", service_url: str | None = None
+) -> dict[str, Any]:
     """Retrain on the reference plus labelled production data and promote only if better.
 
     Args:
         params_path: The params file (default: ``$PREDMAINT_PARAMS`` or ./params.yaml).
         reason: Why retraining runs (the trigger's rules), recorded with the data and the decision.
+        service_url: The predmaint API(s) to notify after a promotion, comma-separated
+            (default ``$PREDMAINT_SERVICE_URLS``).
     """
     params = project_params(params_path)
     window = build_window(params, reason)
@@ -69,6 +73,8 @@ def retraining(params_path: str | None = None, reason: str = "manual") -> dict[s
     result = train_challenger(params, window)
     decision = promotion_gate(params, window)
     get_run_logger().info("retraining (%s): %s", reason, decision.summary)
+    if decision.promoted:
+        notify_after_promotion(params, service_url)
     create_markdown_artifact(
         f"# Retraining: {'promoted' if decision.promoted else 'not promoted'}\n\n"
         f"- reason: {reason}\n- data version: {window.version.version_id} ({window.rows} rows, "

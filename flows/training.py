@@ -6,13 +6,11 @@ each task runs ``dvc repro --single-item <stage>`` so DVC skips what is up to da
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
-import httpx
 from prefect import flow, get_run_logger, task
 
-from flows.common import project_params
+from flows.common import notify_after_promotion, project_params
 from predmaint.config import Params
 from predmaint.ops.pipeline import run_stage, stage_order
 
@@ -47,14 +45,6 @@ def data_docs(params: Params) -> str:
     return str(index)
 
 
-@task(name="notify-service", retries=2, retry_delay_seconds=2)
-def notify_service(url: str, token: str) -> int:
-    """Ask a running service to load the champion now instead of waiting for its poll."""
-    resp = httpx.post(f"{url.rstrip('/')}/admin/reload", headers={"Authorization": f"Bearer {token}"}, timeout=60)
-    resp.raise_for_status()
-    return resp.status_code
-
-
 @flow(name="training-pipeline", log_prints=True)
 def training_pipeline(
     params_path: str | None = None,
@@ -67,7 +57,8 @@ def training_pipeline(
     Args:
         params_path: The params file (default: ``$PREDMAINT_PARAMS`` or ./params.yaml).
         force: Re-run every stage even when DVC finds it up to date.
-        service_url: A running predmaint API to notify after a promotion (optional).
+        service_url: The predmaint API(s) to notify after a promotion, comma-separated
+            (default ``$PREDMAINT_SERVICE_URLS``; none: the API learns of it at its next poll).
         reason: Why this run started (shown in logs and the result).
     """
     params = project_params(params_path)
@@ -76,7 +67,6 @@ def training_pipeline(
     ran = {name: stage(params, name, force) for name in stage_order(params.root)}
     docs = data_docs(params)
     decision = promotion_gate(params)
-    token = os.environ.get(params.serving.admin_token_env, "")
-    if service_url and token and decision["promoted"]:
-        notify_service(service_url, token)
+    if decision["promoted"]:
+        notify_after_promotion(params, service_url)
     return {"reason": reason, "stages_ran": ran, "promotion": decision, "data_docs": docs}

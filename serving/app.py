@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -19,6 +20,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from predmaint.config.runtime import disable_telemetry
+from serving.api.guard import GuardMiddleware
 from serving.api.routes import admin, feedback, health, metrics, model, predict
 from serving.api.validation import BodyValidationError, validation_items
 from serving.metrics import MetricsMiddleware
@@ -66,6 +68,7 @@ def create_app(settings: Settings, service: Service | None = None) -> FastAPI:
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.service = svc
+    app.add_middleware(GuardMiddleware, settings=settings)
     app.add_middleware(MetricsMiddleware, metrics=svc.metrics)
     app.include_router(health.router)
     app.router.routes.insert(0, predict.route())
@@ -89,14 +92,46 @@ def create_app(settings: Settings, service: Service | None = None) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def _request_invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        return JSONResponse({"detail": validation_items(list(exc.errors()))}, status_code=422)
+        items = validation_items(list(exc.errors()), settings.serving.max_errors)
+        return JSONResponse({"detail": items}, status_code=422)
+
+    async def _storage_failed(request: Request, exc: Exception) -> JSONResponse:
+        log.error("storage failure on %s %s: %s", request.method, request.url.path, exc)
+        detail = f"storage unavailable ({type(exc).__name__}: {str(exc).splitlines()[0][:200]}); retry later"
+        headers = {"Retry-After": str(settings.serving.retry_after_s)}
+        return JSONResponse({"detail": detail}, status_code=503, headers=headers)
+
+    for kind in storage_errors():
+        app.add_exception_handler(kind, _storage_failed)
 
     @app.exception_handler(Exception)
     async def _internal(request: Request, exc: Exception) -> JSONResponse:
+        if is_storage_error(exc):
+            return await _storage_failed(request, exc)
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return JSONResponse({"detail": f"internal error: {type(exc).__name__}"}, status_code=500)
 
     return app
+
+
+_STORAGE_MODULES = ("sqlite3", "sqlalchemy", "psycopg", "psycopg2")
+
+
+def is_storage_error(exc: BaseException) -> bool:
+    """True for a failure of the storage under the service (database driver errors, OS I/O errors)."""
+    if isinstance(exc, sqlite3.Error | OSError):
+        return True
+    return any(cls.__module__.split(".")[0] in _STORAGE_MODULES for cls in type(exc).__mro__)
+
+
+def storage_errors() -> list[type[Exception]]:
+    """Exception classes of the storage under the service (SQLite, the OS, SQLAlchemy when installed)."""
+    kinds: list[type[Exception]] = [sqlite3.Error, OSError]
+    try:
+        from sqlalchemy.exc import SQLAlchemyError
+    except ImportError:  # pragma: no cover - sqlalchemy comes with mlflow
+        return kinds
+    return [*kinds, SQLAlchemyError]
 
 
 def create_app_from_env() -> FastAPI:

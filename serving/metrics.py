@@ -64,6 +64,12 @@ class Metrics:
             "predmaint_model_loaded_timestamp_seconds", "When the served version was loaded.", registry=r
         )
         self.reloads = Counter("predmaint_model_swaps", "Model versions swapped in.", ["reason"], registry=r)
+        self.shed = Counter(
+            "predmaint_shed_requests",
+            "Requests refused with 503 + Retry-After under overload, by reason (queue_full, queue_budget).",
+            ["reason"],
+            registry=r,
+        )
         self.registry_up = Gauge("predmaint_registry_reachable", "1 if the last registry poll succeeded.", registry=r)
 
     def observe_batch(self, rows: int, decisions: Any) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, create_model, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, StrictBool, StrictInt, create_model, model_validator
 from pydantic_core import PydanticCustomError
 
 from predmaint import schema
@@ -162,8 +162,14 @@ class FeedbackItem(BaseModel):
     )
 
     request_id: str = Field(min_length=1, max_length=64)
-    failure: Literal[0, 1] = Field(description="1 if the machine failed, else 0.")
+    failure: StrictInt = Field(
+        ge=0, le=1, description="1 if the machine failed, else 0 (a JSON integer).", json_schema_extra={"enum": [0, 1]}
+    )
     failure_mode: FAILURE_MODE_CODES | None = Field(default=None, description="The observed mode, if known.")
+    correction: StrictBool = Field(
+        default=False,
+        description="Replace a different label recorded earlier (kept in the label history); without it, 409.",
+    )
 
 
 class FeedbackResponse(BaseModel):

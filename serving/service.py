@@ -16,8 +16,11 @@ import numpy.typing as npt
 
 from predmaint import schema
 from predmaint.service.batcher import MicroBatcher
-from predmaint.service.model_store import MlflowRegistry, ModelStore, Registry, ServedModel
+from predmaint.service.health import file_identity, log_problem
+from predmaint.service.mlflow_registry import MlflowRegistry
+from predmaint.service.model_store import ModelStore, Registry, ServedModel
 from predmaint.service.predlog import PredictionLog
+from predmaint.service.predlog_db import display
 from predmaint.service.scoring import Scorer
 from serving.api.validation import BodyParser
 from serving.metrics import Metrics
@@ -80,8 +83,9 @@ class Service:
             s.max_batch,
             "reading",
             settings.bounds,
+            s.max_errors,
         )
-        self.feedback = BodyParser(FeedbackItem, s.max_batch, "feedback item")
+        self.feedback = BodyParser(FeedbackItem, s.max_batch, "feedback item", max_errors=s.max_errors)
         self.predlog = PredictionLog(settings.prediction_log)
         self.store = ModelStore(
             registry or MlflowRegistry(settings.params),
@@ -101,7 +105,11 @@ class Service:
             s.explain_near_fraction,
             self.metrics.observe_batch,
         )
-        self.batcher = MicroBatcher(scorer, s.microbatch_max_size, s.microbatch_max_wait_ms / 1000)
+        self.batcher = MicroBatcher(
+            scorer, s.microbatch_max_size, s.microbatch_max_wait_ms / 1000, s.queue_budget_ms / 1000
+        )
+        self.waiting = 0  # /predict requests between admission and answer (event-loop confined)
+        self.log_opened: tuple[int, int] | None = None
 
     def _swapped(self, served: ServedModel, reason: str) -> None:
         self.metrics.observe_model(str(served.loaded.name), served.version, str(served.loaded.run_id), reason)
@@ -112,15 +120,28 @@ class Service:
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", str(int(s.registry_timeout_s)))
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", str(s.registry_max_retries))
         self.predlog.start()
+        self.log_opened = file_identity(self.predlog.path)
         self.batcher.start()
         self.store.start()
         log.info(
             "service started: prediction log %s, polling %s@%s every %ss",
-            self.settings.prediction_log,
+            display(self.settings.prediction_log),
             self.settings.params.mlflow.registered_model,
             self.settings.params.mlflow.champion_alias,
             self.settings.serving.reload_poll_s,
         )
+
+    async def not_ready_because(self) -> list[str]:
+        """What keeps the service from serving correctly now, beyond having a model (empty if nothing)."""
+        problems = []
+        replaced = self.store.registry_changed()
+        if replaced is not None:
+            self.store.wake()
+            problems.append(f"{replaced}; reopening it")
+        log_state = await log_problem(self.predlog, self.log_opened)
+        if log_state is not None:
+            problems.append(log_state)
+        return problems
 
     def stop(self) -> None:
         """Stop polling, finish queued requests, flush the prediction log."""

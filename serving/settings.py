@@ -1,8 +1,9 @@
 """Typed, validated settings of the service: predmaint's params.yaml plus the environment.
 
 Built once at start-up (:meth:`Settings.from_env` in the worker process), so a bad params file,
-a contract without bounds for a model input, or a too-short admin token stop the service before
-it accepts a request, with a message naming the key.
+a contract without bounds for a model input, a too-short admin token, a malformed token list or a
+non-loopback bind address without tokens stop the service before it accepts a request, with a
+message naming the key.
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ from pydantic import BaseModel, ConfigDict, SecretStr, model_validator
 
 from predmaint import schema
 from predmaint.config import PARAMS_ENV, Params, ServingParams, load_params
+from serving.tokens import parse_tokens
 
 MIN_TOKEN_LENGTH = 16
+LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
 
 
 class Settings(BaseModel):
@@ -29,6 +32,9 @@ class Settings(BaseModel):
         integer_columns: AI4I columns the contract types as integers (whole numbers required).
         process_above_air: Enforce the contract's blocking rule "process temperature above air".
         admin_token: Bearer token of ``POST /admin/reload``; None disables the endpoint.
+        predict_tokens: SHA-256 digest → identity of the tokens accepted by ``POST /predict``
+            (``serving.predict_tokens_env``); empty = no token needed (allowed on loopback only).
+        feedback_tokens: The same for ``POST /feedback`` (``serving.feedback_tokens_env``).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -39,6 +45,8 @@ class Settings(BaseModel):
     integer_columns: tuple[str, ...] = ()
     process_above_air: bool = False
     admin_token: SecretStr | None = None
+    predict_tokens: dict[str, str] = {}
+    feedback_tokens: dict[str, str] = {}
 
     @model_validator(mode="after")
     def _check(self) -> Settings:
@@ -53,6 +61,17 @@ class Settings(BaseModel):
         token = self.admin_token.get_secret_value() if self.admin_token else None
         if token is not None and len(token) < MIN_TOKEN_LENGTH:
             raise ValueError(f"${self.params.serving.admin_token_env} is shorter than {MIN_TOKEN_LENGTH} characters")
+        s = self.params.serving
+        if s.host not in LOOPBACK:
+            for env_name, tokens in (
+                (s.predict_tokens_env, self.predict_tokens),
+                (s.feedback_tokens_env, self.feedback_tokens),
+            ):
+                if not tokens:
+                    raise ValueError(
+                        f"serving.host = {s.host} is not loopback, so ${env_name} must list tokens "
+                        "(python -m serving.tokens NAME makes one)"
+                    )
         return self
 
     @property
@@ -61,9 +80,11 @@ class Settings(BaseModel):
         return self.params.serving
 
     @property
-    def prediction_log(self) -> Path:
-        """Absolute path of the prediction log."""
-        return self.params.path(self.params.paths.prediction_log)
+    def prediction_log(self) -> Path | str:
+        """The prediction log: the SQLite file's absolute path, or the PostgreSQL URL."""
+        from predmaint.service.predlog import location
+
+        return location(self.params)
 
     @property
     def deployment_log(self) -> Path:
@@ -82,7 +103,7 @@ class Settings(BaseModel):
 
         Args:
             params: Validated params.
-            environ: Where the admin token is read (``serving.admin_token_env``); default ``os.environ``.
+            environ: Where the admin and scoped tokens are read (names in ``serving``); default ``os.environ``.
             bounds: Override the contract's bounds (AI4I column → (min, max)).
             product_types: Override the contract's product types.
         """
@@ -93,6 +114,7 @@ class Settings(BaseModel):
         bounds = contract.bounds if bounds is None else bounds
         rule = contract.rules.get("process_above_air")
         token = env.get(params.serving.admin_token_env) or None
+        s = params.serving
         return cls(
             params=params,
             bounds={k: (float(v[0]), float(v[1])) for k, v in bounds.items() if k in schema.NUMERIC_FEATURES},
@@ -102,6 +124,8 @@ class Settings(BaseModel):
             ),
             process_above_air=bool(rule and rule.blocking),
             admin_token=SecretStr(token) if token else None,
+            predict_tokens=parse_tokens(env.get(s.predict_tokens_env), s.predict_tokens_env),
+            feedback_tokens=parse_tokens(env.get(s.feedback_tokens_env), s.feedback_tokens_env),
         )
 
     @classmethod

@@ -2,12 +2,18 @@
 
 Bodies are read with a hard size limit (413 past ``serving.max_body_bytes``) and validated by
 pydantic straight from the JSON bytes. A JSON object is one item, a JSON array a batch
-(``serving.max_batch`` items at most). Every problem becomes a 422 item
+(``serving.max_batch`` items at most). Each problem becomes a 422 item
 ``{"loc", "field", "msg", "type"}``; bad input never reaches the model.
+
+The error work is bounded: a body holding more members than its items can have (a flood of
+unknown keys) is refused by counting bytes, before pydantic builds one error per key, and names the
+unknown keys by count plus a few examples; otherwise at most ``serving.max_errors`` problems are
+described (then one "N more" item), each message capped in length.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Annotated, Any
 
@@ -19,6 +25,36 @@ from predmaint import schema
 from serving.schemas import UNITS
 
 _FIELD_OF: dict[str, str] = {**schema.SNAKE_CASE, **{v: v for v in schema.SNAKE_CASE.values()}}
+_KEY_SEP = re.compile(rb'"[ \t\r\n]*:')
+_KEY = re.compile(rb'"((?:[^"\\]|\\.){0,80})"[ \t\r\n]*:')
+MAX_MSG_CHARS = 300
+EXAMPLE_KEYS = 5
+
+
+def _clip(text: str, limit: int = MAX_MSG_CHARS) -> str:
+    return text if len(text) <= limit else f"{text[: limit - 1]}…"
+
+
+def _members(body: bytes) -> int:
+    """Number of object members (``"key":``) in a JSON body, counted in C over the bytes."""
+    plain = body.count(b'":')
+    return plain if body.count(b":") == plain else len(_KEY_SEP.findall(body))
+
+
+def limit_errors(items: list[dict[str, Any]], total: int, max_errors: int) -> list[dict[str, Any]]:
+    """The first ``max_errors`` items, plus one item saying how many more were not listed."""
+    shown = items[:max_errors]
+    if total > len(shown):
+        more = total - len(shown)
+        shown.append(
+            {
+                "loc": ["body"],
+                "field": None,
+                "msg": f"… and {more:,} more problem(s) not listed (serving.max_errors = {max_errors})",
+                "type": "too_many_errors",
+            }
+        )
+    return shown
 
 
 class BodyValidationError(Exception):
@@ -63,6 +99,7 @@ class BodyParser:
         max_batch: Most items accepted in one array.
         what: The item's name in messages ("reading", "feedback item").
         bounds: AI4I column → (min, max), to name the bound in messages.
+        max_errors: Most problems described in one answer.
     """
 
     def __init__(
@@ -71,11 +108,18 @@ class BodyParser:
         max_batch: int,
         what: str,
         bounds: Mapping[str, tuple[float, float]] | None = None,
+        max_errors: int = 20,
     ) -> None:
         self.item = item
         self.max_batch = max_batch
         self.what = what
         self.bounds = dict(bounds or {})
+        self.max_errors = max_errors
+        self.known: set[str] = set()
+        for name, info in item.model_fields.items():
+            self.known.add(name)
+            choices = getattr(info.validation_alias, "choices", None) or []
+            self.known.update(c for c in choices if isinstance(c, str))
         self._batch: TypeAdapter[list[Any]] = TypeAdapter(
             Annotated[list[item], Field(min_length=1, max_length=max_batch)]  # type: ignore[valid-type, arg-type]
         )
@@ -87,19 +131,47 @@ class BodyParser:
             BodyValidationError: Anything is wrong; every problem is listed.
         """
         single = not _is_batch(body)
+        objects = 1 if single else max(1, body.count(b"{"))
+        if objects > self.max_batch:  # counted, not parsed: items never hold braces in their strings
+            msg = f"batch of {objects} {self.what}s exceeds the limit of {self.max_batch}"
+            raise BodyValidationError([{"loc": ["body"], "field": None, "msg": msg, "type": "too_long"}])
+        members = _members(body)
+        if members > len(self.item.model_fields) * objects + self.max_errors:  # a few extra: named one by one
+            raise BodyValidationError([self._too_many_fields(body, members, objects)])
         try:
             if single:
                 return [self.item.model_validate_json(body)], True
             return self._batch.validate_json(body), False
         except ValidationError as exc:
-            raise BodyValidationError([self._describe(e, single) for e in exc.errors()]) from None
+            total = exc.error_count()
+            described = [self._describe(e, single) for e in exc.errors(include_url=False)[: self.max_errors]]
+            raise BodyValidationError(limit_errors(described, total, self.max_errors)) from None
+
+    def _too_many_fields(self, body: bytes, members: int, objects: int) -> dict[str, Any]:
+        """One error for a body with more members than its items can hold (found without parsing it)."""
+        known = sum(body.count(b'"%s"' % k.encode()) for k in self.known)
+        examples: list[str] = []
+        for match in _KEY.finditer(body):
+            key = match.group(1).decode("utf-8", "replace")
+            if key not in self.known and key not in examples:
+                examples.append(key[:40])
+                if len(examples) == EXAMPLE_KEYS:
+                    break
+        unknown = max(members - known, len(examples))
+        allowed = len(self.item.model_fields)
+        msg = (
+            f"body has {members:,} fields in {objects:,} object(s) but a {self.what} has at most {allowed}: "
+            f"{unknown:,} unknown field(s), e.g. {', '.join(repr(k) for k in examples)}; "
+            f"expected {', '.join(self.item.model_fields)}"
+        )
+        return {"loc": ["body"], "field": None, "msg": _clip(msg), "type": "too_many_fields"}
 
     def _describe(self, err: Any, single: bool) -> dict[str, Any]:
         loc = list(err["loc"])
         key = next((p for p in reversed(loc) if isinstance(p, str)), None)
         field = _FIELD_OF.get(key, key) if key else None
         kind = err["type"]
-        given = err.get("input")
+        given = _Short(err.get("input"))
         where = f"{self.what} {loc[0]}: " if not single and loc and isinstance(loc[0], int) else ""
         msg = f"{where}{key}: {err['msg']}" if key else f"{where}{err['msg']}"
         column = schema.FROM_SNAKE_CASE.get(field or "", "")
@@ -116,7 +188,11 @@ class BodyParser:
             field, loc = "process_temperature_k", [*loc, "process_temperature_k"]
             msg = f"{where}{err['msg']}"
         elif kind == "float_type":
-            msg = f"{where}{key} must be a JSON number, got {type(given).__name__} {given!r}"
+            msg = f"{where}{key} must be a JSON number, got {given.kind} {given!r}"
+        elif kind == "int_type":
+            msg = f"{where}{key} must be a JSON integer, got {given.kind} {given!r}"
+        elif kind == "bool_type":
+            msg = f"{where}{key} must be true or false, got {given.kind} {given!r}"
         elif kind == "literal_error":
             msg = f"{where}{key} must be one of {err['ctx']['expected']}, got {given!r}"
         elif kind == "finite_number":
@@ -137,22 +213,36 @@ class BodyParser:
         elif kind == "json_invalid":
             msg = f"body is not valid JSON: {err['ctx'].get('error', err['msg'])}"
         elif kind in ("model_type", "model_attributes_type"):
-            msg = f"{where}each {self.what} must be a JSON object, got {type(given).__name__}"
-        return {"loc": ["body", *loc], "field": field, "msg": msg, "type": kind}
+            msg = f"{where}each {self.what} must be a JSON object, got {given.kind}"
+        return {"loc": ["body", *loc], "field": field, "msg": _clip(msg), "type": kind}
 
 
-def validation_items(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """FastAPI's own validation errors (query, path) in the service's error format."""
+class _Short:
+    """A value whose ``repr`` is cut short (an error message never echoes a huge input)."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        return _clip(repr(self.value), 60)
+
+    @property
+    def kind(self) -> str:
+        return type(self.value).__name__
+
+
+def validation_items(errors: list[dict[str, Any]], max_errors: int = 20) -> list[dict[str, Any]]:
+    """FastAPI's own validation errors (query, path) in the service's error format, at most ``max_errors``."""
     out = []
-    for e in errors:
+    for e in errors[:max_errors]:
         loc = list(e.get("loc", ()))
         key = next((str(p) for p in reversed(loc) if isinstance(p, str) and p != "body"), None)
         out.append(
             {
                 "loc": loc,
                 "field": key,
-                "msg": f"{key}: {e.get('msg')}" if key else e.get("msg"),
+                "msg": _clip(f"{key}: {e.get('msg')}" if key else str(e.get("msg"))),
                 "type": e.get("type"),
             }
         )
-    return out
+    return limit_errors(out, len(errors), max_errors)

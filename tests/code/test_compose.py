@@ -30,7 +30,7 @@ from tests.conftest import REPO
 COMPOSE = REPO / "docker-compose.yml"
 DOCKERFILE = REPO / "Dockerfile"
 SCHEMA = REPO / "tests" / "fixtures" / "compose-spec.json"
-SERVICES = {"postgres", "mlflow", "prefect-server", "runner", "api"}
+SERVICES = {"postgres", "mlflow", "prefect-server", "runner", "api", "api-2"}
 SECRETS = ("POSTGRES_PASSWORD", "MLFLOW_DB_PASSWORD", "PREFECT_DB_PASSWORD", "PREDMAINT_ADMIN_TOKEN")
 VAR = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[-?])(?P<arg>[^}]*))?\}")
 REQUIRED_REF = re.compile(r"^\$\{[A-Za-z_][A-Za-z0-9_]*:\?[^}]+\}$")
@@ -132,7 +132,7 @@ def test_every_service_is_healthchecked_and_waits_for_healthy_dependencies(compo
 def test_predmaint_commands_are_real_cli_commands(compose: dict[str, Any]) -> None:
     runner = CliRunner()
     commands = [argv(s) for s in compose["services"].values() if argv(s)[:1] == ["predmaint"]]
-    assert commands == [["predmaint", "serve"]]
+    assert commands == [["predmaint", "serve"]] * 2, "two API replicas"
     for command in commands:
         result = runner.invoke(app, [*command[1:], "--help"])
         assert result.exit_code == 0, (command, result.output)
@@ -295,3 +295,32 @@ def test_interpolation_follows_compose_rules() -> None:
     with pytest.raises(MissingVariableError):
         interpolate("${A:?need A}", {"A": ""})
     assert interpolate("${A?need A}", {"A": ""}) == ""
+
+
+def test_images_build_offline_and_behind_a_tls_proxy(compose: dict[str, Any]) -> None:
+    text = DOCKERFILE.read_text(encoding="utf-8")
+    assert not re.search(r"^#\s*syntax\s*=", text, re.M | re.I), "a syntax line fetches a frontend from Docker Hub"
+    runs = re.findall(r"^RUN (?:.*\\\n)*.*$", text, re.M)
+    syncs = [r for r in runs if "uv sync" in r]
+    assert len(syncs) == 2 and all("--mount=type=secret,id=ca-bundle" in r and "SSL_CERT_FILE" in r for r in syncs)
+    assert "ca-certificates.crt" not in re.sub(r"^#.*$", "", text, flags=re.M), "the CA bundle never lands in a layer"
+    built = [s for s in compose["services"].values() if "build" in s]
+    assert built and all(s["build"].get("network") == "host" for s in built)
+    bases = set(re.findall(r"^FROM (\S+)", text, re.M)) | {compose["services"]["postgres"]["image"]}
+    script = (REPO / "deploy" / "offline-bases.sh").read_text(encoding="utf-8")
+    assert "debootstrap" in script and (REPO / "deploy" / "offline-bases.sh").stat().st_mode & stat.S_IXUSR
+    assert {b.split(":")[0] for b in bases if "$" in b} == {"python", "ghcr.io/astral-sh/uv"}, bases
+
+
+def test_service_settings_that_running_the_stack_showed_wrong(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    health = services["postgres"]["healthcheck"]["test"]
+    assert health[health.index("--username") + 1] == "postgres", "pg_isready without a user logs FATAL each time"
+    assert services["mlflow"]["environment"]["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] == "false"
+    prefect = services["prefect-server"]["environment"]
+    assert prefect["PREFECT_UI_STATIC_DIRECTORY"].startswith(prefect["PREFECT_HOME"] + "/"), "must be writable"
+    replicas = sorted(n for n, s in services.items() if argv(s) == ["predmaint", "serve"])
+    urls = services["runner"]["environment"]["PREDMAINT_SERVICE_URLS"].split(",")
+    assert urls == [f"http://{n}:{services[n]['environment']['PREDMAINT_API_PORT']}" for n in replicas]
+    data_dir = next(v for v in services["runner"]["volumes"] if v.endswith(":/source:ro"))
+    assert not data_dir.startswith(".."), "the default data folder must not point outside the repository"

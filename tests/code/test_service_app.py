@@ -40,7 +40,7 @@ def test_settings_from_env_apply_overrides(sim_params: Params) -> None:
 
 @pytest.fixture
 def client(sim_params: Params) -> Iterator[TestClient]:
-    with TestClient(create_app(Settings.from_params(sim_params, environ={}))) as c:
+    with TestClient(create_app(Settings.from_params(sim_params, environ={})), base_url="http://127.0.0.1") as c:
         yield c
 
 
@@ -63,3 +63,21 @@ def test_not_ready_without_a_champion_but_alive(client: TestClient) -> None:
 def test_admin_is_disabled_without_a_token(client: TestClient, sim_params: Params) -> None:
     r = client.post("/admin/reload", headers={"Authorization": "Bearer anything-at-all-123"})
     assert r.status_code == 403 and sim_params.serving.admin_token_env in r.json()["detail"]
+
+
+def test_no_champion_yet_is_said_once_not_logged_as_an_error_every_poll(
+    sim_params: Params, caplog: pytest.LogCaptureFixture
+) -> None:
+    fast = sim_params.model_copy(update={"serving": sim_params.serving.model_copy(update={"reload_poll_s": 0.05})})
+    caplog.set_level("INFO", logger="predmaint.service.model_store")
+    with TestClient(create_app(Settings.from_params(fast, environ={})), base_url="http://127.0.0.1") as c:
+        deadline = time.monotonic() + 120
+        checks: set[str] = set()
+        while len(checks) < 3:  # several polls of the registry, each finding no champion
+            assert time.monotonic() < deadline
+            checks.add(c.get("/ready").json()["registry"]["checked_at"] or "")
+            checks.discard("")
+            time.sleep(0.1)
+    store = [r for r in caplog.records if r.name == "predmaint.service.model_store"]
+    assert not [r for r in store if r.levelname == "ERROR"], [r.getMessage() for r in store]
+    assert len([r for r in store if "yet" in r.getMessage()]) == 1

@@ -14,12 +14,13 @@ import time
 import uuid
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from predmaint import schema
-from predmaint.service import predlog
-from predmaint.service.predlog import Feedback, PredictionLog, UnknownRequestIdsError
+from predmaint.service import labels, predlog, predlog_db
+from predmaint.service.predlog import Feedback, LabelConflictError, PredictionLog, UnknownRequestIdsError
 
 
 def _row(rid: str, ts: float, version: str = "1") -> tuple:
@@ -114,6 +115,38 @@ def test_missing_log_reads_as_empty(tmp_path: Path) -> None:
     assert frame.empty and "prediction" in frame.columns and "target" in frame.columns
 
 
+def test_timestamps_never_hand_nan_to_to_datetime_with_a_unit(
+    log: PredictionLog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pandas 2.x rounds garbage behind NaN with ``unit=`` (pandas#58419): only known values may go in."""
+    real = pd.to_datetime
+    units: list[str] = []
+
+    def checked(arg: object, *args: object, **kwargs: object) -> object:
+        if kwargs.get("unit") is not None:
+            units.append(str(kwargs["unit"]))
+            assert not pd.isna(np.asarray(arg, dtype=float)).any(), "NaN handed to to_datetime with a unit"
+        return real(arg, *args, **kwargs)
+
+    monkeypatch.setattr(pd, "to_datetime", checked)
+    log.append([_row(f"r{i}", 100.0 + i) for i in range(50)]).result()
+    log.add_feedback([Feedback("r3", 1, "TWF")]).result()
+    frame = predlog.read_window(log.path)
+    assert units, "the log's seconds go through to_datetime with a unit"
+    assert frame["feedback_timestamp"].isna().sum() == 49
+    assert frame.loc[3, "feedback_timestamp"].tz is not None and pd.notna(frame.loc[3, "feedback_timestamp"])
+    assert predlog.utc_from_seconds(pd.Series([np.nan, None], dtype=object)).isna().all()
+
+
+def test_many_reads_of_a_log_with_unlabelled_rows_under_strict_float_errors(log: PredictionLog) -> None:
+    log.append([_row(f"u{i}", 1000.0 + i) for i in range(500)]).result()
+    log.add_feedback([Feedback(f"u{i}", i % 2) for i in range(0, 500, 7)]).result()
+    with np.errstate(all="raise"):
+        for _ in range(300):
+            frame = predlog.read_window(log.path)
+            assert len(frame) == 500 and frame["feedback_timestamp"].notna().sum() == 72
+
+
 def test_feedback_is_idempotent_all_or_nothing_and_correctable(log: PredictionLog) -> None:
     log.append([_row("a", 1.0), _row("b", 2.0)]).result()
     first = log.add_feedback([Feedback("a", 1, "PWF")]).result()
@@ -124,9 +157,39 @@ def test_feedback_is_idempotent_all_or_nothing_and_correctable(log: PredictionLo
         log.add_feedback([Feedback("b", 0), Feedback("x", 1), Feedback("y", 0)]).result()
     assert err.value.ids == ["x", "y"]
     assert math.isnan(predlog.read_window(log.path).set_index("request_id").loc["b", "target"])
-    fixed = log.add_feedback([Feedback("a", 0)]).result()
+    with pytest.raises(LabelConflictError) as conflict:  # a different label must say it is a correction
+        log.add_feedback([Feedback("a", 0, source="token:plant-b")]).result()
+    assert conflict.value.ids == ["a"]
+    fixed = log.add_feedback([Feedback("a", 0, source="token:plant-b", correction=True)]).result()
     assert fixed.updated == ["a"]
-    assert predlog.read_window(log.path).set_index("request_id").loc["a", "target"] == 0
+    row = predlog.read_window(log.path).set_index("request_id").loc["a"]
+    assert row["target"] == 0 and row["label_source"] == "token:plant-b"
+
+
+def test_every_earlier_label_is_kept_in_the_history(log: PredictionLog) -> None:
+    log.append([_row("a", 1.0)]).result()
+    log.add_feedback([Feedback("a", 1, "PWF", source="token:one")]).result()
+    log.add_feedback([Feedback("a", 0, source="token:two", correction=True)]).result()
+    log.add_feedback([Feedback("a", 1, "TWF", source="token:three", correction=True)]).result()
+    earlier = log.submit(lambda conn: labels.history(conn, "a")).result()
+    assert [(t, m, s, by) for t, m, s, _, _, by in earlier] == [
+        (1, "PWF", "token:one", "token:two"),
+        (0, None, "token:two", "token:three"),
+    ]
+
+
+def test_an_old_log_gains_the_label_columns(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path)
+    conn.executescript(predlog_db.schema_sql(predlog.INPUT_COLUMNS, postgres=False))
+    conn.close()
+    log = PredictionLog(path).start()
+    try:
+        log.append([_row("a", 1.0)]).result()
+        log.add_feedback([Feedback("a", 1, source="open:127.0.0.1")]).result()
+    finally:
+        log.close()
+    assert predlog.read_window(path)["label_source"].tolist() == ["open:127.0.0.1"]
 
 
 def test_concurrent_writers_share_the_file(tmp_path: Path) -> None:

@@ -142,7 +142,11 @@ def test_nan_and_inf_are_refused(client: httpx.Client, raw: bytes) -> None:
 def test_malformed_and_oversized_bodies(client: httpx.Client, project: Params) -> None:
     broken = client.post("/predict", content=b'{"type": "L",', headers={"content-type": "application/json"})
     assert broken.status_code == 422 and "not valid JSON" in broken.json()["detail"][0]["msg"]
-    huge = client.post("/predict", content=b"[" + b" " * (project.serving.max_body_bytes + 1) + b"]")
+    huge = client.post(
+        "/predict",
+        content=b"[" + b" " * (project.serving.max_body_bytes + 1) + b"]",
+        headers={"content-type": "application/json"},
+    )
     assert huge.status_code == 413 and "max_body_bytes" in huge.json()["detail"]
     chunks = iter([b"[", b" " * project.serving.max_body_bytes, b"]"])  # no content-length: streamed
     streamed = client.post("/predict", content=chunks, headers={"content-type": "application/json"})
@@ -260,7 +264,7 @@ def test_service_process_imports_no_gx_evidently_or_prefect(project: Params, tmp
             "import sys, time",
             "from fastapi.testclient import TestClient",
             "from serving.app import create_app_from_env",
-            "with TestClient(create_app_from_env()) as c:",
+            "with TestClient(create_app_from_env(), base_url='http://127.0.0.1') as c:",
             "    while c.get('/ready').status_code != 200: time.sleep(0.2)",
             f"    assert c.post('/predict', json={GOOD!r}).status_code == 200",
             "print(sorted({m.split('.')[0] for m in sys.modules} & {'great_expectations', 'evidently', 'prefect'}))",

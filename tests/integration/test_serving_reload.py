@@ -102,7 +102,7 @@ def test_alias_moves_under_load_without_a_failed_request(project: Params) -> Non
 def app_client(project: Params) -> Iterator[TestClient]:
     slow_poll = project.model_copy(update={"serving": project.serving.model_copy(update={"reload_poll_s": 3600.0})})
     settings = Settings.from_params(slow_poll, environ={slow_poll.serving.admin_token_env: ADMIN_TOKEN})
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings), base_url="http://127.0.0.1") as client:
         _wait_for(lambda: client.get("/ready").status_code == 200)
         yield client
 
@@ -174,7 +174,7 @@ def _healthy(uri: str) -> bool:
 def test_unreachable_registry_keeps_serving(remote_registry: tuple[Params, subprocess.Popen[bytes]]) -> None:
     params, registry_proc = remote_registry
     settings = Settings.from_params(params, environ={params.serving.admin_token_env: ADMIN_TOKEN})
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings), base_url="http://127.0.0.1") as client:
         _wait_for(lambda: client.get("/ready").status_code == 200, timeout_s=120)
         assert client.get("/ready").json()["registry"]["reachable"] is True
         _kill(registry_proc)

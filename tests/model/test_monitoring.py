@@ -113,6 +113,15 @@ def test_calm_window_does_not_fire(project: Params, reference: pd.DataFrame, tmp
     decision = decide_and_record(summary, project.monitoring, tmp_path / "decisions.csv")
     assert summary.drift_share < project.monitoring.drift_share_threshold
     assert not decision.fire and decision.rules_met == []
+    assert summary.sensor_health == {}
+
+
+def test_a_frozen_sensor_in_a_served_window_is_flagged(project: Params, reference: pd.DataFrame) -> None:
+    window = reference.sample(500, random_state=9).rename(columns={schema.TARGET: "target"})
+    window[schema.TORQUE] = 40.0  # the torque sensor is stuck
+    summary = monitor_window(project, reference, window, BASELINE, window_id="stuck")
+    assert "flat-lined" in summary.sensor_health[schema.TORQUE]
+    assert any(note.startswith(f"sensor health: {schema.TORQUE}") for note in summary.notes)
 
 
 def test_cli_on_a_csv_window(project: Params, reference: pd.DataFrame, tmp_path: Path) -> None:

@@ -49,7 +49,7 @@ def test_train_registers_challenger_with_metadata_and_tags(project: Params) -> N
 
 
 def test_served_model_gives_in_process_probabilities(project: Params) -> None:
-    from predmaint.model.train import fit
+    from predmaint.model.train import FitSettings, fit
 
     result = train(project)
     loaded = load_model(project, alias=project.mlflow.challenger_alias)
@@ -60,7 +60,7 @@ def test_served_model_gives_in_process_probabilities(project: Params) -> None:
     )
     stream = production_stream(project)
     assert stream is not None
-    in_process = fit(project, read_training_data(project.path(project.paths.reference))).pipeline
+    in_process = fit(FitSettings.of(project), read_training_data(project.path(project.paths.reference))).pipeline
     x = features.model_input(stream)
     served = loaded.pipeline.predict_proba(x)[:, 1]
     np.testing.assert_array_equal(served, in_process.predict_proba(x)[:, 1])

@@ -8,7 +8,7 @@ from predmaint import physics, schema
 from predmaint.config import Params
 from predmaint.data.simulate import simulate
 from predmaint.model import features
-from predmaint.model.train import fit
+from predmaint.model.train import FitSettings, fit
 from tests.model.conftest import SMALL_FOREST, reconfigure
 
 
@@ -18,7 +18,7 @@ def test_model_trained_without_hdf_flags_hdf_rule_readings(sim_params: Params) -
     hdf_rule = physics.rule_flags(frame, params.physics)["HDF"]
     train_rows = frame[~hdf_rule & (frame["HDF"] == 0)].reset_index(drop=True)
     assert train_rows["HDF"].sum() == 0 and train_rows[schema.TARGET].sum() > 20
-    fitted = fit(params, train_rows)
+    fitted = fit(FitSettings.of(params), train_rows)
 
     hot = simulate(params, rows=10_000, seed=4, scenario="heat_wave", start_udi=20_001)
     breaking = hot[physics.rule_flags(hot, params.physics)["HDF"]]

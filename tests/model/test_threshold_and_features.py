@@ -9,7 +9,7 @@ import pytest
 from predmaint import schema
 from predmaint.config import CostParams, Params
 from predmaint.model import features, metrics
-from predmaint.model.train import build_pipeline, fit, read_training_data, split_window
+from predmaint.model.train import FitSettings, build_pipeline, fit, read_training_data, split_window
 from tests.model.conftest import reconfigure
 
 
@@ -78,13 +78,13 @@ def test_mode_recall_counts_failures_only_on_a_hand_made_frame() -> None:
 
 def test_ids_and_labels_are_never_features(project: Params) -> None:
     frame = read_training_data(project.path(project.paths.reference))
-    fitted = fit(project, frame)
+    fitted = fit(FitSettings.of(project), frame)
     names = set(fitted.pipeline[:-1].get_feature_names_out())
     assert names.isdisjoint({*schema.ID_COLUMNS, *schema.LABEL_COLUMNS})
     assert {features.POWER, features.TEMP_DIFF, features.STRAIN, features.STRAIN_RATIO} <= names
     assert list(fitted.pipeline.named_steps["physics"].feature_names_in_) == list(schema.FEATURE_COLUMNS)
     with pytest.raises(ValueError, match="never features"):
-        build_pipeline(project).fit(frame.drop(columns=[schema.TARGET]), frame[schema.TARGET])
+        build_pipeline(project.physics, project.model).fit(frame.drop(columns=[schema.TARGET]), frame[schema.TARGET])
 
 
 def test_validation_slice_is_the_chronological_tail_and_never_fitted(project: Params) -> None:
@@ -97,13 +97,13 @@ def test_validation_slice_is_the_chronological_tail_and_never_fitted(project: Pa
 
 def test_changed_n_estimators_changes_the_model(project: Params) -> None:
     frame = read_training_data(project.path(project.paths.reference))
-    a = fit(project, frame)
+    a = fit(FitSettings.of(project), frame)
     changed = reconfigure(project, model={"random_forest": {**project.model.random_forest, "n_estimators": 7}})
-    b = fit(changed, frame)
+    b = fit(FitSettings.of(changed), frame)
     forest = getattr(b.pipeline[-1], "estimator", b.pipeline[-1])  # inside the calibrator
     assert len(forest.estimators_) == 7
     assert not np.array_equal(a.holdout_proba, b.holdout_proba)
-    again = fit(project, frame)
+    again = fit(FitSettings.of(project), frame)
     assert np.array_equal(a.holdout_proba, again.holdout_proba)
 
 
@@ -112,7 +112,7 @@ def test_each_algorithm_fits(project: Params) -> None:
     for algorithm, hp in (("logistic_regression", {}), ("hist_gradient_boosting", {"max_iter": 20})):
         section = {**getattr(project.model, algorithm), **hp}
         params = reconfigure(project, model={"algorithm": algorithm, algorithm: section})
-        fitted = fit(params, frame)
+        fitted = fit(FitSettings.of(params), frame)
         classifier = getattr(fitted.pipeline[-1], "estimator", fitted.pipeline[-1])  # inside the calibrator
         assert type(classifier).__name__.lower().startswith(algorithm.split("_")[0][:4])
         assert 0 < fitted.threshold < 1

@@ -20,6 +20,7 @@ from starlette.routing import Match, Route
 from starlette.types import Receive, Scope, Send
 
 from predmaint import schema
+from predmaint.service.batcher import ShedError
 from predmaint.service.predlog import new_request_id
 from predmaint.service.scoring import ModelNotReadyError, PredictionLogError
 from serving.api.validation import read_body
@@ -43,17 +44,19 @@ class Predict:
         """Score readings with the served model. Each answer carries a ``request_id`` for
         ``POST /feedback``, the model version, and the physical reason behind risky readings."""
         service: Service = scope["app"].state.service
-        body = await read_body(scope, receive, service.settings.serving.max_body_bytes)
-        readings, single = service.readings.parse(body)
-        if service.store.current is None:
-            raise HTTPException(503, "no model loaded yet; see GET /ready")
-        types = [r.type for r in readings]
-        numeric = np.array([[getattr(r, f) for f in _FIELDS] for r in readings], dtype=float)
-        ids = [new_request_id() for _ in readings]
+        s = service.settings.serving
+        if service.waiting >= s.max_queue:
+            service.metrics.shed.labels("queue_full").inc()
+            raise HTTPException(
+                503,
+                f"overloaded: {service.waiting} requests already wait for the model (serving.max_queue); retry later",
+                headers={"Retry-After": str(s.retry_after_s)},
+            )
+        service.waiting += 1
         try:
-            scored = await service.batcher.submit_async(types, numeric, ids)
-        except (ModelNotReadyError, PredictionLogError) as exc:
-            raise HTTPException(503, str(exc)) from None
+            scored, ids, single = await self._score(service, scope, receive)
+        finally:
+            service.waiting -= 1
         headers = [_JSON]
         if single:
             payload = _encode(scored.predictions[0])
@@ -63,6 +66,25 @@ class Predict:
         headers.append((b"content-length", str(len(payload)).encode()))
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": payload})
+
+    @staticmethod
+    async def _score(service: Service, scope: Scope, receive: Receive) -> tuple[Any, list[str], bool]:
+        body = await read_body(scope, receive, service.settings.serving.max_body_bytes)
+        readings, single = service.readings.parse(body)
+        if service.store.current is None:
+            raise HTTPException(503, "no model loaded yet; see GET /ready")
+        types = [r.type for r in readings]
+        numeric = np.array([[getattr(r, f) for f in _FIELDS] for r in readings], dtype=float)
+        ids = [new_request_id() for _ in readings]
+        try:
+            scored = await service.batcher.submit_async(types, numeric, ids)
+        except ShedError as exc:
+            service.metrics.shed.labels("queue_budget").inc()
+            retry = str(service.settings.serving.retry_after_s)
+            raise HTTPException(503, str(exc), headers={"Retry-After": retry}) from None
+        except (ModelNotReadyError, PredictionLogError) as exc:
+            raise HTTPException(503, str(exc)) from None
+        return scored, ids, single
 
 
 class _Route(Route):
@@ -133,7 +155,15 @@ def document(spec: dict[str, Any], reading: type[BaseModel], max_batch: int) -> 
                 ),
                 "413": answer("Body larger than serving.max_body_bytes.", message),
                 "422": answer("Invalid reading(s); every problem is named.", invalid),
-                "503": answer("No model loaded yet, or the prediction log is unavailable.", message),
+                "400": answer("Host header not in serving.trusted_hosts.", message),
+                "401": answer("Predict tokens are configured and no bearer token was sent.", message),
+                "403": answer("The bearer token is not a predict token.", message),
+                "415": answer("Content-Type is not application/json.", message),
+                "503": answer(
+                    "No model loaded yet, the prediction log is unavailable, or the service is overloaded "
+                    "(serving.max_queue / serving.queue_budget_ms; the answer carries Retry-After).",
+                    message,
+                ),
             },
         }
     }

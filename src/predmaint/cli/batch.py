@@ -46,6 +46,9 @@ def register(app: typer.Typer, get: Callable[[typer.Context], Params]) -> None:
         failure_predicted, model_name, model_version and error. Rows that break the data contract are
         kept with an empty probability and the reason in `error`; they are counted, never dropped.
         """
+        if not input_path.is_file():  # before the heavy imports: a typo is answered at once, in one line
+            typer.secho(f"{input_path}: input file not found", fg=typer.colors.RED, err=True)
+            raise typer.Exit(1)
         from predmaint.data.tables import SchemaError
         from predmaint.model.batch import BatchInputError, score_file
         from predmaint.model.registry import RegistryError

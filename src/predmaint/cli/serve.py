@@ -36,6 +36,8 @@ def register(app: typer.Typer, get: Callable[[typer.Context], Params]) -> None:
         s = params.serving
         given = ctx.find_root().obj
         os.environ[PARAMS_ENV] = str(Path(given).resolve() if given else default_params_path())
+        if host:  # the workers' settings see the real bind address (tokens are required off loopback)
+            os.environ["PREDMAINT_API_HOST"] = host
         uvicorn.run(
             APP_FACTORY,
             factory=True,

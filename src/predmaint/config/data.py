@@ -38,10 +38,18 @@ class PathParams(Section):
     models_dir: Path
     mlruns_dir: Path
     prediction_log: Path
+    prediction_log_url: str = ""
     deployment_log: Path
     promotions_log: Path
     dvc_remote: Path
     run_dir: Path
+
+    @field_validator("prediction_log_url")
+    @classmethod
+    def _log_url(cls, value: str) -> str:
+        if value and not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError("must be empty (SQLite at paths.prediction_log) or a postgresql:// URL")
+        return value
 
 
 class DataParams(Section):

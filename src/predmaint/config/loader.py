@@ -114,16 +114,20 @@ def _apply_override(raw: dict[str, Any], keys: tuple[str, ...], value: str, var:
 
 
 def _format_errors(path: Path, err: ValidationError) -> str:
-    lines = [f"{path}: invalid parameters"]
+    """One line: the file, then each problem naming its key (``; ``-separated)."""
+    problems = []
     for e in err.errors():
         key = ".".join(str(p) for p in e["loc"])
         if e["type"] == "missing":
-            lines.append(f"  - missing key '{key}'")
+            problems.append(f"missing key '{key}'")
         elif e["type"] == "extra_forbidden":
-            lines.append(f"  - unknown key '{key}'")
+            problems.append(f"unknown key '{key}'")
+        elif e["type"] == "value_error":
+            problems.append(f"key '{key}': {str(e['msg']).removeprefix('Value error, ')}")
         else:
-            lines.append(f"  - key '{key}': {e['msg']} (got {e.get('input')!r})")
-    return "\n".join(lines)
+            given = repr(e.get("input"))
+            problems.append(f"key '{key}': {e['msg']} (got {given if len(given) <= 60 else given[:59] + '…'})")
+    return f"{path}: invalid parameters: " + "; ".join(problems)
 
 
 def load_params(path: Path | str | None = None, environ: dict[str, str] | None = None) -> Params:

@@ -5,9 +5,47 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from predmaint.config.base import Section
+
+
+class _Hyper(BaseModel):
+    """Known hyperparameters are checked; others pass through to scikit-learn as given."""
+
+    model_config = ConfigDict(extra="allow", strict=True)
+
+
+class RandomForestHyper(_Hyper):
+    n_estimators: int = Field(default=100, ge=1)
+    max_depth: int | None = Field(default=None, ge=1)
+    max_features: float | int | Literal["sqrt", "log2"] | None = None
+    min_samples_leaf: int | float = Field(default=1, gt=0)
+    n_jobs: int | None = None
+    random_state: int | None = None
+
+
+class HistGradientBoostingHyper(_Hyper):
+    max_iter: int = Field(default=100, ge=1)
+    learning_rate: float = Field(default=0.1, gt=0)
+    max_leaf_nodes: int | None = Field(default=31, ge=2)
+    l2_regularization: float = Field(default=0.0, ge=0)
+    random_state: int | None = None
+
+
+class LogisticRegressionHyper(_Hyper):
+    C: float = Field(default=1.0, gt=0)
+    max_iter: int = Field(default=100, ge=1)
+
+
+def _checked(value: dict[str, Any], model: type[_Hyper]) -> dict[str, Any]:
+    try:
+        model.model_validate(value)
+    except ValidationError as exc:
+        e = exc.errors()[0]
+        key = ".".join(str(p) for p in e["loc"][:1])
+        raise ValueError(f"'{key}' {e['msg'].lower()} (got {e.get('input')!r})") from None
+    return value
 
 
 class ModelParams(Section):
@@ -16,6 +54,21 @@ class ModelParams(Section):
     random_forest: dict[str, Any]
     hist_gradient_boosting: dict[str, Any]
     logistic_regression: dict[str, Any]
+
+    @field_validator("random_forest")
+    @classmethod
+    def _forest(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return _checked(value, RandomForestHyper)
+
+    @field_validator("hist_gradient_boosting")
+    @classmethod
+    def _boosting(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return _checked(value, HistGradientBoostingHyper)
+
+    @field_validator("logistic_regression")
+    @classmethod
+    def _logistic(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return _checked(value, LogisticRegressionHyper)
 
     def hyperparameters(self) -> dict[str, Any]:
         """Return the hyperparameters of the configured algorithm."""

@@ -26,6 +26,13 @@ class ServingParams(Section):
     shutdown_timeout_s: float = Field(gt=0)
     registry_timeout_s: float = Field(gt=0)
     registry_max_retries: int = Field(ge=0)
+    max_errors: int = Field(ge=1, le=1000)
+    max_queue: int = Field(ge=1)
+    queue_budget_ms: float = Field(gt=0)
+    retry_after_s: int = Field(ge=1)
+    trusted_hosts: list[str] = Field(min_length=1)
+    predict_tokens_env: str
+    feedback_tokens_env: str
 
 
 class MonitoringParams(Section):

@@ -6,6 +6,12 @@ Sources are tried in the order of ``data.source_order`` in params.yaml:
 2. ``url`` — the upstream UCI zip, when the machine is online (its sha256 is recorded);
 3. ``simulator`` — the built-in generator of the documented process, with a loud banner.
 
+Only a *missing* source falls through to the next: no file at ``data.csv_path``, or a download
+that did not happen (offline, timeout, HTTP error). A file that is there but cannot be read or is
+not the AI4I table, or a download that arrives but is not the expected zip/table, stops the ingest
+with one line naming the file and the reason, and nothing is written: bad data must never turn
+into simulated data silently. The simulator is used only when ``data.source_order`` lists it.
+
 The raw file is written read-only and never modified afterwards; the manifest gets a row with the
 source. Ingesting again with the same bytes is a no-op; different bytes are refused.
 """
@@ -28,8 +34,7 @@ log = logging.getLogger(__name__)
 
 SIMULATOR_BANNER = """
 !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!
-!!  NO REAL DATA: the AI4I CSV was not found at {path}
-!!  and the UCI download failed ({reason}).
+!!  NO REAL DATA: {reason}.
 !!  Falling back to the built-in SIMULATOR ({rows} rows, seed {seed}).
 !!  Lineage records source: simulator. Set PREDMAINT_DATA_PATH to use real data.
 !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!
@@ -37,7 +42,11 @@ SIMULATOR_BANNER = """
 
 
 class IngestError(RuntimeError):
-    """No source yielded the table, or the raw file would be modified."""
+    """No source yielded the table, a source is present but invalid, or the raw file would be modified."""
+
+
+class SourceMissingError(LookupError):
+    """The source is not there (no file, no download): the next configured source may be tried."""
 
 
 @dataclass
@@ -56,21 +65,30 @@ def _sha256(payload: bytes) -> str:
 def from_path(params: Params) -> SourceResult:
     """Read the configured CSV file."""
     path = params.path(params.data.csv_path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no file at {path}")
-    payload = path.read_bytes()
-    tables.read_table(payload)
+    if not path.exists():
+        raise SourceMissingError(f"no file at {path}")
+    try:
+        payload = path.read_bytes()
+        tables.read_table(payload)
+    except Exception as exc:
+        raise IngestError(f"{path}: cannot ingest the configured data file: {_reason(exc)}") from None
     return SourceResult("path", payload, {"source_path": str(path), "sha256": _sha256(payload)})
 
 
 def from_url(params: Params) -> SourceResult:
     """Download the upstream UCI zip and extract the CSV member."""
     url = params.data.url
-    with urllib.request.urlopen(url, timeout=params.data.download_timeout_s) as resp:
-        archive = resp.read()
-    with zipfile.ZipFile(io.BytesIO(archive)) as zf:
-        payload = zf.read(params.data.url_member)
-    tables.read_table(payload)
+    try:
+        with urllib.request.urlopen(url, timeout=params.data.download_timeout_s) as resp:
+            archive = resp.read()
+    except OSError as exc:  # URLError, HTTPError, timeouts: the download did not happen
+        raise SourceMissingError(f"download of {url} failed: {_reason(exc)}") from None
+    try:
+        with zipfile.ZipFile(io.BytesIO(archive)) as zf:
+            payload = zf.read(params.data.url_member)
+        tables.read_table(payload)
+    except Exception as exc:
+        raise IngestError(f"{url}: the download is not the AI4I table: {_reason(exc)}") from None
     return SourceResult("url", payload, {"url": url, "zip_sha256": _sha256(archive), "sha256": _sha256(payload)})
 
 
@@ -90,29 +108,32 @@ def from_simulator(params: Params) -> SourceResult:
 SOURCES = {"path": from_path, "url": from_url, "simulator": from_simulator}
 
 
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0][:200]}" if text else type(exc).__name__
+
+
 def fetch(params: Params) -> SourceResult:
     """Try the sources in the configured order and return the first that works."""
     failures: dict[str, str] = {}
     for name in params.data.source_order:
         if name == "simulator":
+            missing = "; ".join(failures.values()) or "the simulator is the first source in data.source_order"
             print(
-                SIMULATOR_BANNER.format(
-                    path=params.path(params.data.csv_path),
-                    reason=failures.get("url", "not tried"),
-                    rows=params.data.simulator_rows,
-                    seed=params.simulator.seed,
-                ),
+                SIMULATOR_BANNER.format(reason=missing, rows=params.data.simulator_rows, seed=params.simulator.seed),
                 flush=True,
             )
         try:
             result = SOURCES[name](params)
-        except Exception as exc:
-            failures[name] = f"{type(exc).__name__}: {exc}"
-            log.warning("source %s unavailable: %s", name, failures[name])
+        except SourceMissingError as exc:
+            failures[name] = str(exc)
+            log.debug("source %s unavailable: %s", name, failures[name])  # named in the banner or the error
             continue
         result.details["tried"] = failures
         return result
-    raise IngestError("no source produced the AI4I table: " + "; ".join(f"{k}: {v}" for k, v in failures.items()))
+    raise IngestError(
+        "no source produced the AI4I table (data.source_order): " + "; ".join(f"{k}: {v}" for k, v in failures.items())
+    )
 
 
 def ingest(params: Params) -> DataVersion:

@@ -6,6 +6,10 @@ send the dataset's ids, so the rows get ``UDI``s that continue the reference num
 order, and ``Product ID`` = type letter + UDI (the AI4I pattern). Failure-mode flags come from the
 feedback's ``failure_mode``.
 
+Only labels whose provenance is recorded (``label_source``: the feedback token's name or the client
+address) are used; the window's manifest row counts the labelled rows per source and the labels
+left out for having none (labels recorded before provenance existed).
+
 For an unbiased promotion gate the newest ``promotion.recent_window_rows`` labelled rows (at most
 half of them) are held out of the challenger's training window — so it neither fits nor tunes its
 threshold or calibration on them — and written as their own data version (``gate_<stamp>.csv``,
@@ -47,9 +51,27 @@ class RetrainWindow:
         return None if v is None else f"data version {v.version_id} ({v.path})"
 
 
+def trusted_labels(log_frame: pd.DataFrame) -> pd.DataFrame:
+    """The labelled rows of the log whose label has a recorded source (provenance)."""
+    labelled = log_frame[log_frame["target"].notna()]
+    if "label_source" not in labelled.columns:
+        return labelled.iloc[0:0]
+    return labelled[labelled["label_source"].notna()]
+
+
+def label_sources(log_frame: pd.DataFrame) -> dict[str, int]:
+    """Labelled rows per label source; ``"(none: not used)"`` counts labels without provenance."""
+    labelled = log_frame[log_frame["target"].notna()]
+    sources = labelled["label_source"] if "label_source" in labelled.columns else pd.Series(index=labelled.index)
+    counts = {str(k): int(v) for k, v in sources.value_counts().items()}
+    if missing := int(sources.isna().sum()):
+        counts["(none: not used)"] = missing
+    return counts
+
+
 def labelled_production(log_frame: pd.DataFrame, first_udi: int) -> pd.DataFrame:
-    """Turn labelled prediction-log rows into AI4I rows (ids assigned in arrival order)."""
-    labelled = log_frame[log_frame["target"].notna()].sort_values("timestamp", kind="stable")
+    """Turn labelled prediction-log rows with provenance into AI4I rows (ids assigned in arrival order)."""
+    labelled = trusted_labels(log_frame).sort_values("timestamp", kind="stable")
     out = labelled.loc[:, list(schema.FEATURE_COLUMNS)].reset_index(drop=True)
     out.insert(0, schema.UDI, range(first_udi, first_udi + len(out)))
     out.insert(1, schema.PRODUCT_ID, [f"{t}{u:05d}" for t, u in zip(out[schema.TYPE], out[schema.UDI], strict=True)])
@@ -87,7 +109,7 @@ def prepare(params: Params, log_frame: pd.DataFrame, reason: str) -> RetrainWind
     reference = reference.drop(columns=extra)
     production = labelled_production(log_frame, int(reference[schema.UDI].max()) + 1)
     if production.empty:
-        raise ValueError("no labelled production rows in the prediction log yet")
+        raise ValueError("no labelled production rows with a recorded label source in the prediction log yet")
     hold = min(params.promotion.recent_window_rows, len(production) // 2)
     gate_window = production.iloc[-hold:].reset_index(drop=True) if hold else None
     train_part = production.iloc[: len(production) - hold]
@@ -107,6 +129,7 @@ def prepare(params: Params, log_frame: pd.DataFrame, reason: str) -> RetrainWind
             "reference_rows": len(reference),
             "production_rows": len(train_part),
             "held_out_for_gate": hold,
+            "label_sources": label_sources(log_frame),
             "reason": reason,
         },
     )

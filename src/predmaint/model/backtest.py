@@ -23,7 +23,7 @@ from predmaint.data.clean import clean_frame
 from predmaint.model import metrics as evaluate
 from predmaint.model import tracking
 from predmaint.model.run import flat_params
-from predmaint.model.train import fit
+from predmaint.model.train import FitSettings, fit
 
 SUMMARY: tuple[str, ...] = (
     "f1",
@@ -63,7 +63,7 @@ def origin_split(
 def run_origin(params: Params, table: pd.DataFrame, origin: int) -> dict[str, Any]:
     """Fit at one origin and score the rows after it; returns metrics plus the origin's row ranges."""
     history, future = origin_split(table, origin, params.backtest.horizon_rows, params.clean.inconsistent_labels)
-    fitted = fit(params, history)
+    fitted = fit(FitSettings.of(params), history)
     proba = fitted.pipeline.predict_proba(future.loc[:, list(schema.FEATURE_COLUMNS)])[:, 1]
     values = evaluate.metrics(future[schema.TARGET], proba, fitted.threshold, params.costs, future)
     return {

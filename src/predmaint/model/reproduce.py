@@ -85,7 +85,7 @@ def reproduce(params: Params, version: str) -> ReproduceReport:
     """
     import mlflow
 
-    from predmaint.model.train import fit, read_training_data
+    from predmaint.model.train import FitSettings, fit, read_training_data
 
     mv = registry.resolve(params, version=version)
     metadata = registry.read_metadata(params, str(mv.run_id))
@@ -98,7 +98,7 @@ def reproduce(params: Params, version: str) -> ReproduceReport:
             [f"training data md5 {data['md5']} ({data['path']}) not found:", *(f"  {n}" for n in notes)],
         )
     frame = read_training_data(path)
-    fitted = fit(recorded_params(params, metadata), frame)
+    fitted = fit(FitSettings.of(recorded_params(params, metadata)), frame)
     differences: list[str] = []
     if fitted.threshold != metadata["threshold"]:
         differences.append(f"threshold: recorded {metadata['threshold']!r} != reproduced {fitted.threshold!r}")

@@ -15,7 +15,7 @@ from predmaint.config import Params
 from predmaint.config.runtime import disable_telemetry
 from predmaint.model import evaluate, features, plots, registry, tracking
 from predmaint.model.metrics import numeric_only, pr_curve_frame
-from predmaint.model.train import Fitted, TrainResult, fit, production_stream, read_training_data, score
+from predmaint.model.train import FitSettings, Fitted, TrainResult, fit, production_stream, read_training_data, score
 
 REQUIREMENTS: tuple[str, ...] = ("scikit-learn", "pandas", "numpy", "scipy", "skops", "mlflow")
 TRUSTED_PREFIXES: tuple[str, ...] = ("sklearn.", "predmaint.model.features.")
@@ -208,7 +208,7 @@ def train(params: Params, data_file: Path | None = None) -> TrainResult:
     disable_telemetry()
     source = data_file or params.path(params.paths.reference)
     frame = read_training_data(source)
-    fitted = fit(params, frame)
+    fitted = fit(FitSettings.of(params), frame)
     stream = production_stream(params, exclude_udi=frame[schema.UDI])
-    production = score(fitted.pipeline, stream, fitted.threshold, params) if stream is not None else None
+    production = score(fitted.pipeline, stream, fitted.threshold, params.costs) if stream is not None else None
     return log_training_run(params, source=source, frame=frame, fitted=fitted, stream=stream, production=production)

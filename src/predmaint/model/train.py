@@ -22,7 +22,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
 from predmaint import schema
-from predmaint.config import ModelParams, Params
+from predmaint.config import CostParams, ModelParams, Params, PhysicsParams, TrainingParams
 from predmaint.data import split, tables
 from predmaint.model import features, metrics
 
@@ -62,6 +62,21 @@ class TrainResult:
     metadata_path: Path
 
 
+@dataclass(frozen=True)
+class FitSettings:
+    """The params.yaml sections fitting reads: the classifier, the training window rules, costs, physics."""
+
+    model: ModelParams
+    training: TrainingParams
+    costs: CostParams
+    physics: PhysicsParams
+
+    @classmethod
+    def of(cls, params: Params) -> FitSettings:
+        """Unpack the sections from the whole params (at the edge: CLI, flow, stage, bench)."""
+        return cls(params.model, params.training, params.costs, params.physics)
+
+
 def build_classifier(model: ModelParams) -> Any:
     """The configured classifier with its hyperparameters and class weighting."""
     kwargs = {**model.hyperparameters(), "class_weight": model.class_weight}
@@ -71,9 +86,9 @@ def build_classifier(model: ModelParams) -> Any:
         raise ValueError(f"model.{model.algorithm}: invalid hyperparameter ({exc})") from None
 
 
-def build_pipeline(params: Params) -> Pipeline:
+def build_pipeline(physics: PhysicsParams, model: ModelParams) -> Pipeline:
     """Physics features → one-hot Type + scaled numerics → classifier, unfitted."""
-    steps = [*features.build_preprocessor(params.physics), ("classifier", build_classifier(params.model))]
+    steps = [*features.build_preprocessor(physics), ("classifier", build_classifier(model))]
     return Pipeline(steps)
 
 
@@ -135,26 +150,23 @@ def calibrate(pipeline: Pipeline, holdout: pd.DataFrame, method: str) -> Pipelin
     return Pipeline([*pipeline.steps[:-1], ("classifier", calibrated)])
 
 
-def fit(params: Params, frame: pd.DataFrame) -> Fitted:
+def fit(settings: FitSettings, frame: pd.DataFrame) -> Fitted:
     """Fit on the window minus the validation slice, calibrate and choose the threshold on the slice.
 
     Deterministic for given params and data (seeded, single-threaded): ``reproduce`` relies on it.
     """
-    fit_rows, holdout = split_window(frame, params.training.validation_fraction)
-    pipeline = build_pipeline(params)
+    training, costs = settings.training, settings.costs
+    fit_rows, holdout = split_window(frame, training.validation_fraction)
+    pipeline = build_pipeline(settings.physics, settings.model)
     pipeline.fit(features.model_input(fit_rows), fit_rows[schema.TARGET].astype(int))
-    pipeline = calibrate(pipeline, holdout, params.training.calibration)
+    pipeline = calibrate(pipeline, holdout, training.calibration)
     proba = pipeline.predict_proba(features.model_input(holdout))[:, 1]
-    if params.training.threshold is not None:
-        threshold, source = float(params.training.threshold), "fixed"
+    if training.threshold is not None:
+        threshold, source = float(training.threshold), "fixed"
     else:
-        threshold = metrics.choose_threshold(
-            holdout[schema.TARGET], proba, params.costs, params.training.threshold_grid_points
-        )
+        threshold = metrics.choose_threshold(holdout[schema.TARGET], proba, costs, training.threshold_grid_points)
         source = "min_expected_cost"
-    validation = metrics.metrics(
-        holdout[schema.TARGET], proba, threshold, params.costs, holdout[list(schema.FAILURE_MODES)]
-    )
+    validation = metrics.metrics(holdout[schema.TARGET], proba, threshold, costs, holdout[list(schema.FAILURE_MODES)])
     return Fitted(pipeline, threshold, source, fit_rows, holdout, proba, validation)
 
 
@@ -173,7 +185,7 @@ def production_stream(params: Params, exclude_udi: pd.Series | None = None) -> p
     return stream if not stream.empty else None
 
 
-def score(pipeline: Pipeline, frame: pd.DataFrame, threshold: float, params: Params) -> dict[str, Any]:
+def score(pipeline: Pipeline, frame: pd.DataFrame, threshold: float, costs: CostParams) -> dict[str, Any]:
     """Metrics of a fitted pipeline on an AI4I frame with labels."""
     proba = pipeline.predict_proba(features.model_input(frame))[:, 1]
-    return metrics.metrics(frame[schema.TARGET], proba, threshold, params.costs, frame[list(schema.FAILURE_MODES)])
+    return metrics.metrics(frame[schema.TARGET], proba, threshold, costs, frame[list(schema.FAILURE_MODES)])

@@ -69,12 +69,13 @@ def load_window(params: Params, source: str, rows: int | None = None) -> pd.Data
         FileNotFoundError: The CSV does not exist, or the log holds no predictions yet.
     """
     if source == LOG_WINDOW:
-        from predmaint.service.predlog import read_window
+        from predmaint.service.predlog import location, read_window
+        from predmaint.service.predlog_db import display
 
-        log = params.path(params.paths.prediction_log)
+        log = location(params)
         frame = read_window(log, limit=rows or params.monitoring.window_rows)
         if frame.empty:
-            raise FileNotFoundError(f"the prediction log {log} holds no predictions yet")
+            raise FileNotFoundError(f"the prediction log {display(log)} holds no predictions yet")
         return frame
     path = Path(source)
     if not path.is_file():

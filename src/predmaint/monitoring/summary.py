@@ -22,6 +22,7 @@ from predmaint.monitoring import performance as perf
 from predmaint.monitoring import report as rep
 from predmaint.monitoring import tails
 from predmaint.monitoring import window as w
+from predmaint.quality.contract import load_contract, sensor_health
 
 if TYPE_CHECKING:
     from evidently.core.report import Snapshot
@@ -40,7 +41,9 @@ class MonitoringSummary:
     to its drift ``score``, ``method``, ``threshold`` and ``drifted`` flag; ``tails`` each watched
     physics quantity's limits and count beyond them (:mod:`predmaint.monitoring.tails`);
     ``costs`` the unit costs the expected cost used; ``reference`` what the reference data was
-    (path, md5, manifest version, whose training window).
+    (path, md5, manifest version, whose training window). ``sensor_health`` maps each sensor that
+    looks frozen or flat-lined in the served window to the reason (the contract's sensor-health
+    limits, as the data gate applies them).
     """
 
     window_id: str
@@ -70,6 +73,7 @@ class MonitoringSummary:
     evidently_classification: dict[str, float] = field(default_factory=dict)
     files: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    sensor_health: dict[str, str] = field(default_factory=dict)
 
     @property
     def failure_rate(self) -> float | None:
@@ -154,6 +158,8 @@ def summarise(
     elif w.PREDICTION not in window.columns:
         notes.append("no 'prediction' column: performance not measured")
     start, end = w.time_span(window)
+    stuck = sensor_health(window, load_contract(params))
+    notes += [f"sensor health: {column}: {problem}" for column, problem in stuck.items()]
     m = params.monitoring
     limits = tails.tail_limits(reference, m.tail_quantities, m.tail_quantile, params.physics)
     summary = MonitoringSummary(
@@ -183,6 +189,7 @@ def summarise(
         reference=dict(reference_info or {}),
         evidently_classification=rep.classification_metrics(perf_snap),
         notes=notes,
+        sensor_health=stuck,
     )
     return summary, drift_snap, perf_snap
 

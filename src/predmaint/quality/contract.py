@@ -15,8 +15,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
+import pandas as pd
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from predmaint import schema
 from predmaint.config import Params
@@ -32,6 +33,20 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class SensorHealth(_Strict):
+    """When a sensor column looks frozen or flat-lined in a batch (a stuck or disconnected sensor).
+
+    Attributes:
+        min_std: The batch's standard deviation must be at least this (the reference's is far above).
+        max_run: No value may repeat in more than this many consecutive rows.
+        reason: Why these limits (named in the gate's report).
+    """
+
+    min_std: float = Field(ge=0)
+    max_run: int = Field(ge=2)
+    reason: str
+
+
 class ColumnRule(_Strict):
     """What a valid value of one column is."""
 
@@ -44,6 +59,7 @@ class ColumnRule(_Strict):
     pattern: str | None = None
     unique: bool = False
     mean: tuple[float, float] | None = None
+    health: SensorHealth | None = None
 
     @model_validator(mode="after")
     def _ordered(self) -> ColumnRule:
@@ -153,6 +169,34 @@ class Contract(_Strict):
         if isinstance(air, int | float) and isinstance(proc, int | float) and not proc > air:
             problems.append(f"{schema.PROCESS_TEMP}: {proc} is not above {schema.AIR_TEMP} {air}")
         return problems
+
+
+def longest_runs(values: pd.Series) -> pd.Series:
+    """For each row, how many consecutive rows up to it hold the same value (1 for a change)."""
+    runs = (values != values.shift()).cumsum()
+    return values.groupby(runs).cumcount() + 1
+
+
+def sensor_health(frame: pd.DataFrame, contract: Contract) -> dict[str, str]:
+    """Sensor columns of ``frame`` that look frozen or flat-lined, with the reason (pandas only, no GX).
+
+    Returns:
+        Column → what is wrong (standard deviation below ``health.min_std`` or a value repeated in
+        more than ``health.max_run`` consecutive rows); empty when every sensor looks alive.
+    """
+    found: dict[str, str] = {}
+    for name, rule in contract.columns.items():
+        health = rule.health
+        if health is None or name not in frame.columns or len(frame) < 2:
+            continue
+        values = pd.to_numeric(frame[name], errors="coerce").dropna()
+        std = float(values.std()) if len(values) > 1 else 0.0
+        run = int(longest_runs(values).max()) if len(values) else 0
+        if std < health.min_std:
+            found[name] = f"standard deviation {std:.3g} is below {health.min_std:g} (flat-lined sensor)"
+        elif run > health.max_run:
+            found[name] = f"one value repeats in {run} consecutive rows, more than {health.max_run} (frozen sensor)"
+    return found
 
 
 def contract_path(params: Params) -> Path:

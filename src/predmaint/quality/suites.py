@@ -8,7 +8,11 @@ gate derives before validation (pandas ``row_condition``s work too but cost ~0.1
 * ``product_id_matches_type`` — ``Type`` equals ``derived: Product ID letter`` (the ID's first
   character), with ``expect_column_pair_values_to_be_equal``;
 * ``label_consistency`` — ``Machine failure`` equals ``derived: any failure mode`` (the max of
-  the five flags), non-blocking.
+  the five flags), non-blocking;
+* sensor health (a column's ``health`` in the contract) — the batch's standard deviation is at
+  least ``min_std`` (``expect_column_stdev_to_be_between``) and ``derived: <column> repeat run``
+  (how many consecutive rows up to each row hold the same value) stays at most ``max_run``: a
+  frozen or flat-lined sensor fails the suite, blocking, with the rows where the run grew too long.
 
 The table's column set is checked exactly: the contract's columns plus the derived ones.
 """
@@ -31,7 +35,7 @@ from great_expectations.data_context.types.base import (
 from great_expectations.expectations.metadata_types import FailureSeverity
 
 from predmaint import schema
-from predmaint.quality.contract import ColumnRule, Contract, RuleSpec
+from predmaint.quality.contract import ColumnRule, Contract, RuleSpec, longest_runs
 from predmaint.quality.report import raised_error
 
 _INTS = ["int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "Int8", "Int16", "Int32"]
@@ -70,7 +74,18 @@ def column_expectations(name: str, rule: ColumnRule) -> list[gxe.Expectation]:
     if rule.mean is not None:
         low, high = rule.mean
         out.append(gxe.ExpectColumnMeanToBeBetween(column=name, min_value=low, max_value=high, meta=meta))
+    if rule.health is not None:
+        health = _meta(f"sensor_health: {name}", rule.health.reason)
+        out.append(gxe.ExpectColumnStdevToBeBetween(column=name, min_value=rule.health.min_std, meta=health))
+        out.append(
+            gxe.ExpectColumnValuesToBeBetween(column=run_column(name), max_value=rule.health.max_run, meta=health)
+        )
     return out
+
+
+def run_column(name: str) -> str:
+    """The derived column holding, per row, the length of the run of equal values of ``name``."""
+    return f"derived: {name} repeat run"
 
 
 def _severity(spec: RuleSpec) -> FailureSeverity:
@@ -117,7 +132,9 @@ DERIVED: dict[str, tuple[str, ...]] = {
 
 def derived_columns(contract: Contract, suite: str) -> tuple[str, ...]:
     """The columns the gate adds to a batch of ``suite`` before GX validates it."""
-    return tuple(c for rule in contract.suite(suite).rules for c in DERIVED.get(rule, ()))
+    spec = contract.suite(suite)
+    runs = tuple(run_column(c) for c in spec.columns if contract.columns[c].health is not None)
+    return tuple(c for rule in spec.rules for c in DERIVED.get(rule, ())) + runs
 
 
 def add_derived(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
@@ -127,6 +144,10 @@ def add_derived(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
         out[ID_TYPE] = frame[schema.PRODUCT_ID].str[:1]
     if ANY_MODE in columns:
         out[ANY_MODE] = frame[list(schema.FAILURE_MODES)].max(axis=1)
+    for column in columns:
+        source = column.removeprefix("derived: ").removesuffix(" repeat run")
+        if column == run_column(source) and source in frame.columns:
+            out[column] = longest_runs(frame[source])
     return out
 
 

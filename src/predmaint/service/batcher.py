@@ -5,7 +5,9 @@ per tree, not per row), so under concurrency the service collects the requests t
 within ``max_wait`` (up to ``max_size`` rows) and scores them together. The wait is *adaptive*:
 it is only spent when the previous batch held more than one request, so a lone client never
 waits. One worker thread owns the model calls, which keeps the event loop free and avoids
-threads fighting over the GIL.
+threads fighting over the GIL. A job that waited longer than ``budget_s`` for its batch is not
+scored: it fails at once with :class:`ShedError` (the service answers 503 + Retry-After), so an
+overload never makes anyone wait past the budget for a model call that is already too late.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ class Job:
     future: Future[Any] = field(default_factory=Future)
     loop: asyncio.AbstractEventLoop | None = None
     waiter: asyncio.Future[Any] | None = None
+    queued_at: float = field(default_factory=time.monotonic)
 
     @property
     def rows(self) -> int:
@@ -78,6 +81,10 @@ def settle(jobs: Sequence[Job], results: Sequence[Any] | None, error: BaseExcept
             loop.call_soon_threadsafe(_settle_waiters, outcomes)
 
 
+class ShedError(RuntimeError):
+    """The job waited longer than the batcher's budget and was not scored."""
+
+
 Process = Callable[[Sequence[Job]], None]
 """Scores a batch of jobs and (now or later) completes each job's future."""
 
@@ -90,12 +97,14 @@ class MicroBatcher:
             later) with :func:`settle`; an exception it raises fails the whole batch.
         max_size: Stop collecting once a batch holds this many readings.
         max_wait_s: How long to collect under concurrency.
+        budget_s: Fail (:class:`ShedError`) a job that waited longer than this for its batch; None = never.
     """
 
-    def __init__(self, process: Process, max_size: int, max_wait_s: float) -> None:
+    def __init__(self, process: Process, max_size: int, max_wait_s: float, budget_s: float | None = None) -> None:
         self._process = process
         self.max_size = max_size
         self.max_wait_s = max_wait_s
+        self.budget_s = budget_s
         self._queue: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
         self._carry: Job | None = None
         self._thread: threading.Thread | None = None
@@ -168,7 +177,7 @@ class MicroBatcher:
             if first is None:
                 break
             batch, stop = self._collect(first)
-            live = [j for j in batch if j.claim()]
+            live = self._shed([j for j in batch if j.claim()])
             self._concurrent = len(batch) > 1
             self.batches += 1
             self.jobs += len(batch)
@@ -180,3 +189,14 @@ class MicroBatcher:
                 settle(live, None, exc)
         if self._carry is not None:
             settle([self._carry], None, RuntimeError("the micro-batcher stopped"))
+
+    def _shed(self, jobs: list[Job]) -> list[Job]:
+        """The jobs still within the budget; the others fail with :class:`ShedError`."""
+        if self.budget_s is None:
+            return jobs
+        oldest = time.monotonic() - self.budget_s
+        late = [j for j in jobs if j.queued_at < oldest]
+        if not late:
+            return jobs
+        settle(late, None, ShedError(f"overloaded: waited over {self.budget_s * 1000:g} ms for the model; retry later"))
+        return [j for j in jobs if j.queued_at >= oldest]

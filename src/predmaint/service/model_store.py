@@ -5,6 +5,8 @@ background thread (the poll of the champion alias, or an admin reload), then swa
 reference assignment: a micro-batch takes the reference once, so requests in flight finish on
 the model they started with and the next batch uses the new one. A registry that cannot be
 reached never stops serving: the error is kept for ``/ready`` and logged, and the poll retries.
+A SQLite registry file replaced under the service (a restore, a reset) is noticed by its inode:
+``/ready`` says so and the next poll drops MLflow's cached engines, reopens the file and reloads.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -38,35 +40,6 @@ class Registry(Protocol):
 
     def load(self, version: str) -> Any:
         """Return the loaded model (``predmaint.model.registry.LoadedModel``) of ``version``."""
-
-
-class MlflowRegistry:
-    """The MLflow model registry of ``params`` (tracking URI, registered name, champion alias)."""
-
-    def __init__(self, params: Any) -> None:
-        self.params = params
-        self.name: str = params.mlflow.registered_model
-        self.alias: str = params.mlflow.champion_alias
-
-    def resolve(self) -> str:
-        """The version behind the champion alias (raises if the registry cannot answer)."""
-        from mlflow import MlflowClient
-        from mlflow.exceptions import MlflowException
-
-        client = MlflowClient(tracking_uri=self.params.tracking_uri, registry_uri=self.params.tracking_uri)
-        try:
-            return str(client.get_model_version_by_alias(self.name, self.alias).version)
-        except MlflowException as exc:
-            if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
-                raise LookupError(f"no version of {self.name!r} has the alias @{self.alias}") from exc
-            raise
-
-    def load(self, version: str) -> Any:
-        """Load one version through ``predmaint.model.registry.load_model``."""
-        from predmaint.model.registry import load_model
-
-        loaded = load_model(self.params, version=version)
-        return loaded if loaded.alias else replace(loaded, alias=self.alias)
 
 
 @dataclass
@@ -120,6 +93,7 @@ class ModelStore:
         self._current: ServedModel | None = None
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self._wake = threading.Event()
         self._thread: threading.Thread | None = None
 
     @property
@@ -138,17 +112,35 @@ class ModelStore:
     def stop(self, timeout: float = 10.0) -> None:
         """Stop polling (a load in progress finishes first)."""
         self._stop.set()
+        self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
 
     def _poll(self) -> None:
+        waiting_for = ""
         while not self._stop.is_set():
             try:
                 self.reload(trigger="poll")
+                waiting_for = ""
+            except LookupError as exc:
+                # no champion yet (before the first training run): normal, said once, not an error
+                if str(exc) != waiting_for:
+                    log.info("%s yet; still serving %s, polling every %s s", exc, self._served_version(), self.poll_s)
+                waiting_for = str(exc)
             except Exception as exc:
                 log.error("model poll failed, still serving %s: %s", self._served_version(), exc)
-            self._stop.wait(self.poll_s)
+            self._wake.wait(self.poll_s)
+            self._wake.clear()
+
+    def wake(self) -> None:
+        """Poll now instead of at the next interval."""
+        self._wake.set()
+
+    def registry_changed(self) -> str | None:
+        """Why the registry's file is no longer the one opened (None if unchanged or not a file)."""
+        check = getattr(self.registry, "file_changed", None)
+        return check() if check is not None else None
 
     def _served_version(self) -> str:
         return self._current.version if self._current else "nothing"
@@ -178,6 +170,11 @@ class ModelStore:
         """
         with self._lock:
             started = time.perf_counter()
+            replaced = self.registry_changed()
+            if replaced is not None:
+                log.warning("%s; reopening it and reloading the champion", replaced)
+                self.registry.reopen()  # type: ignore[attr-defined]
+                force = True
             version = self._resolve()
             old = self._current
             if old is not None and old.version == version and not force:

@@ -1,4 +1,4 @@
-"""The prediction log: every served prediction and its later ground truth, in SQLite (WAL mode).
+"""The prediction log: every served prediction and its later ground truth, in SQLite (WAL mode) or PostgreSQL.
 
 Writes go through one writer thread per process, with group commit: the prediction batches queued
 while a transaction runs go into the next one together, and the service answers a request only
@@ -7,7 +7,9 @@ in flight. Request ids are time-ordered (UUIDv7 layout), so the primary-key inde
 right edge instead of touching random pages: insert cost stays flat as the log grows. WAL lets
 readers (monitoring, ``read_window``) run while the service writes; several worker processes may
 share the file (busy timeout). Feedback (the true label, optional failure mode) is stored in its
-own table keyed by ``request_id`` and joined on read.
+own table keyed by ``request_id`` and joined on read. With a ``postgresql://`` URL
+(``paths.prediction_log_url``) the same tables live in PostgreSQL, which several API replicas on
+several hosts share (:mod:`predmaint.service.predlog_db` hides the driver differences).
 """
 
 from __future__ import annotations
@@ -15,19 +17,43 @@ from __future__ import annotations
 import os
 import queue
 import random
-import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from predmaint import schema
+from predmaint.service import predlog_db as db
+from predmaint.service.labels import (  # labels: provenance, corrections, history (issue 18)
+    Feedback,
+    FeedbackResult,
+    LabelConflictError,
+    UnknownRequestIdsError,
+    apply_feedback,
+    ensure_schema,
+)
+from predmaint.service.predlog_db import Location
+
+if TYPE_CHECKING:
+    from predmaint.config import Params
+
+__all__ = [  # the label types live in predmaint.service.labels; re-exported for the log's callers
+    "Feedback",
+    "FeedbackResult",
+    "LabelConflictError",
+    "PredictionLog",
+    "UnknownRequestIdsError",
+    "connect",
+    "counts",
+    "location",
+    "new_request_id",
+    "read_window",
+]
 
 INPUT_COLUMNS: tuple[str, ...] = tuple(schema.SNAKE_CASE[c] for c in schema.FEATURE_COLUMNS)
 PREDICTION_COLUMNS: tuple[str, ...] = (
@@ -41,21 +67,6 @@ PREDICTION_COLUMNS: tuple[str, ...] = (
     "model_name",
     "model_version",
 )
-_SCHEMA = f"""
-CREATE TABLE IF NOT EXISTS predictions (
-    request_id TEXT PRIMARY KEY, ts REAL NOT NULL, type TEXT NOT NULL,
-    {", ".join(f"{c} REAL NOT NULL" for c in INPUT_COLUMNS[1:])},
-    probability REAL NOT NULL, decision INTEGER NOT NULL, threshold REAL NOT NULL,
-    predicted_modes TEXT NOT NULL, model_name TEXT NOT NULL, model_version TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS predictions_ts ON predictions (ts);
-CREATE TABLE IF NOT EXISTS feedback (
-    request_id TEXT PRIMARY KEY REFERENCES predictions (request_id),
-    target INTEGER NOT NULL CHECK (target IN (0, 1)), failure_mode TEXT, ts REAL NOT NULL);
-"""
-_INSERT = f"INSERT INTO predictions VALUES ({', '.join('?' * len(PREDICTION_COLUMNS))})"
-BUSY_TIMEOUT_MS = 30_000
-
-
 _ids = random.Random(os.urandom(32))
 
 
@@ -72,75 +83,12 @@ def new_request_id() -> str:
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
-class UnknownRequestIdsError(KeyError):
-    """Feedback names request ids that were never predicted; ``ids`` lists them."""
-
-    def __init__(self, ids: Sequence[str]) -> None:
-        super().__init__(f"unknown request_id(s): {', '.join(ids)}")
-        self.ids = list(ids)
-
-
-@dataclass(frozen=True)
-class Feedback:
-    """The ground truth for one prediction."""
-
-    request_id: str
-    target: int
-    failure_mode: str | None = None
-
-
-@dataclass
-class FeedbackResult:
-    """What a feedback call changed: ids newly labelled, already so labelled, relabelled."""
-
-    recorded: list[str] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
-    updated: list[str] = field(default_factory=list)
-
-
-def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
-    """Open the log (creating the tables unless ``readonly``), WAL mode, ``synchronous=NORMAL``."""
-    if readonly:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
-        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        return conn
-    path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
-    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    conn.execute("PRAGMA journal_mode = WAL")
-    conn.execute("PRAGMA synchronous = NORMAL")
-    conn.executescript(_SCHEMA)
+def connect(location: Location, *, readonly: bool = False) -> Any:
+    """Open the log (creating the tables unless ``readonly``): an SQLite file or a PostgreSQL URL."""
+    conn = db.connect(location, INPUT_COLUMNS, readonly=readonly)
+    if not readonly:
+        ensure_schema(conn)
     return conn
-
-
-def _apply_feedback(conn: sqlite3.Connection, items: Sequence[Feedback]) -> FeedbackResult:
-    ids = list(dict.fromkeys(i.request_id for i in items))
-    marks = ",".join("?" * len(ids))
-    known = {r[0] for r in conn.execute(f"SELECT request_id FROM predictions WHERE request_id IN ({marks})", ids)}
-    missing = [i for i in ids if i not in known]
-    if missing:
-        raise UnknownRequestIdsError(missing)
-    current = {
-        r[0]: (r[1], r[2])
-        for r in conn.execute(
-            f"SELECT request_id, target, failure_mode FROM feedback WHERE request_id IN ({marks})", ids
-        )
-    }
-    result = FeedbackResult()
-    now = time.time()
-    with conn:
-        for item in {i.request_id: i for i in items}.values():
-            before = current.get(item.request_id)
-            if before == (item.target, item.failure_mode):
-                result.unchanged.append(item.request_id)
-                continue
-            conn.execute(
-                "INSERT INTO feedback VALUES (?, ?, ?, ?) ON CONFLICT (request_id) DO UPDATE SET "
-                "target = excluded.target, failure_mode = excluded.failure_mode, ts = excluded.ts",
-                (item.request_id, item.target, item.failure_mode, now),
-            )
-            (result.recorded if before is None else result.updated).append(item.request_id)
-    return result
 
 
 @dataclass
@@ -149,7 +97,7 @@ class _Job:
 
     future: Future[Any]
     rows: Sequence[Sequence[Any]] | None = None
-    work: Callable[[sqlite3.Connection], Any] | None = None
+    work: Callable[[Any], Any] | None = None
 
 
 _STOP = _Job(Future())
@@ -159,10 +107,10 @@ class PredictionLog:
     """The single writer of one process: predictions in batches, feedback on demand.
 
     Args:
-        path: The SQLite file (``paths.prediction_log``).
+        path: The SQLite file (``paths.prediction_log``) or a ``postgresql://`` URL.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Location) -> None:
         self.path = path
         self._queue: queue.SimpleQueue[_Job] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
@@ -177,11 +125,18 @@ class PredictionLog:
             self._thread.start()
         return self
 
-    def _run(self, conn: sqlite3.Connection) -> None:
+    def _run(self, conn: Any) -> None:
         carry: _Job | None = None
         try:
             while (job := carry or self._queue.get()) is not _STOP:
                 carry = None
+                if getattr(conn, "closed", 0):  # PostgreSQL went away: reconnect for this job
+                    try:
+                        conn = connect(self.path)
+                    except Exception as exc:
+                        self.errors += 1
+                        job.future.set_exception(exc)
+                        continue
                 if job.work is not None:
                     self._do(job, conn)
                     continue
@@ -199,20 +154,22 @@ class PredictionLog:
         finally:
             conn.close()
 
-    def _do(self, job: _Job, conn: sqlite3.Connection) -> None:
+    def _do(self, job: _Job, conn: Any) -> None:
         assert job.work is not None
+        if not job.future.set_running_or_notify_cancel():  # its caller gave up (a client went away)
+            return
         try:
             job.future.set_result(job.work(conn))
         except Exception as exc:
             self.errors += 1
             job.future.set_exception(exc)
 
-    def _commit(self, group: list[_Job], conn: sqlite3.Connection) -> None:
+    def _commit(self, group: list[_Job], conn: Any) -> None:
         """Insert the group in one transaction; if it fails, retry batch by batch so only bad ones fail."""
         try:
             with conn:
                 for job in group:
-                    conn.executemany(_INSERT, job.rows or ())
+                    db.insert(conn, "predictions", job.rows or (), len(PREDICTION_COLUMNS))
         except Exception as exc:
             if len(group) > 1:
                 for job in group:
@@ -231,7 +188,7 @@ class PredictionLog:
         self._queue.put(job)
         return job.future
 
-    def submit(self, work: Callable[[sqlite3.Connection], Any]) -> Future[Any]:
+    def submit(self, work: Callable[[Any], Any]) -> Future[Any]:
         """Run ``work(connection)`` on the writer thread; the future holds its result."""
         return self._put(_Job(Future(), work=work))
 
@@ -241,9 +198,10 @@ class PredictionLog:
         return self._put(_Job(Future(), rows=rows))
 
     def add_feedback(self, items: Iterable[Feedback]) -> Future[FeedbackResult]:
-        """Record ground truth, all or nothing: an unknown id raises :class:`UnknownRequestIdsError`."""
+        """Record ground truth, all or nothing: an unknown id raises :class:`UnknownRequestIdsError`, a
+        different label for a labelled id without ``correction`` :class:`LabelConflictError`."""
         batch = list(items)
-        return self.submit(lambda conn: _apply_feedback(conn, batch))
+        return self.submit(lambda conn: apply_feedback(conn, batch))
 
     def close(self, timeout: float = 10.0) -> None:
         """Finish queued writes and stop the writer thread."""
@@ -253,11 +211,18 @@ class PredictionLog:
             self._thread = None
 
 
-def read_window(path: Path, since: float | pd.Timestamp | str | None = None, limit: int | None = None) -> pd.DataFrame:
+def location(params: Params) -> Location:
+    """Where the log lives: ``paths.prediction_log_url`` (PostgreSQL) or else ``paths.prediction_log``."""
+    return params.paths.prediction_log_url or params.path(params.paths.prediction_log)
+
+
+def read_window(
+    path: Location, since: float | pd.Timestamp | str | None = None, limit: int | None = None
+) -> pd.DataFrame:
     """Predictions joined with their feedback, oldest first — what monitoring reads.
 
     Args:
-        path: The SQLite file (``paths.prediction_log``).
+        path: The SQLite file (``paths.prediction_log``) or a ``postgresql://`` URL (:func:`location`).
         since: Only predictions made strictly after this time (UNIX seconds or a timestamp).
         limit: Only the newest ``limit`` predictions (after ``since``).
 
@@ -272,7 +237,8 @@ def read_window(path: Path, since: float | pd.Timestamp | str | None = None, lim
         stamp = pd.Timestamp(since)
         since = (stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp).timestamp()
     sql = (
-        "SELECT p.*, f.target AS target, f.failure_mode AS failure_mode, f.ts AS feedback_ts "
+        "SELECT p.*, f.target AS target, f.failure_mode AS failure_mode, f.ts AS feedback_ts, "
+        "f.source AS label_source "
         "FROM predictions p LEFT JOIN feedback f USING (request_id)"
     )
     args: list[Any] = []
@@ -283,21 +249,36 @@ def read_window(path: Path, since: float | pd.Timestamp | str | None = None, lim
     if limit is not None:
         sql += " LIMIT ?"
         args.append(int(limit))
-    if path.exists():
+    if db.exists(path):
         conn = connect(path, readonly=True)
         try:
-            frame = pd.read_sql_query(sql, conn, params=args)
+            frame = db.frame(conn, sql, args)
         finally:
             conn.close()
     else:
-        frame = pd.DataFrame(columns=[*PREDICTION_COLUMNS, "target", "failure_mode", "feedback_ts"])
+        frame = pd.DataFrame(columns=[*PREDICTION_COLUMNS, "target", "failure_mode", "feedback_ts", "label_source"])
     return _shape(frame.iloc[::-1].reset_index(drop=True))
+
+
+def utc_from_seconds(seconds: pd.Series) -> pd.Series:
+    """UNIX seconds to UTC timestamps, NaT where missing.
+
+    Only the non-null values reach ``pd.to_datetime(..., unit="s")``: pandas 2.x rounds the
+    uninitialised memory behind NaN when a unit is given, which raises ``FloatingPointError`` at random
+    under ``np.errstate(all="raise")`` (pandas-dev/pandas#58419, fixed in 3.0).
+    """
+    values = seconds.astype(float)
+    out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns, UTC]")
+    known = values.notna()
+    if known.any():
+        out[known] = pd.to_datetime(values[known], unit="s", utc=True)
+    return out
 
 
 def _shape(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.rename(columns={**schema.FROM_SNAKE_CASE, "probability": "prediction"})
-    out["timestamp"] = pd.to_datetime(out.pop("ts").astype(float), unit="s", utc=True)
-    out["feedback_timestamp"] = pd.to_datetime(out.pop("feedback_ts").astype(float), unit="s", utc=True)
+    out["timestamp"] = utc_from_seconds(out.pop("ts"))
+    out["feedback_timestamp"] = utc_from_seconds(out.pop("feedback_ts"))
     out["target"] = out["target"].astype(float)
     out["decision"] = out["decision"].astype(int)
     out["prediction"] = out["prediction"].astype(float)
@@ -308,13 +289,13 @@ def _shape(frame: pd.DataFrame) -> pd.DataFrame:
     return out[first + [c for c in out.columns if c not in first]]
 
 
-def counts(path: Path) -> dict[str, int]:
+def counts(path: Location) -> dict[str, int]:
     """Number of predictions and of labelled predictions in the log."""
-    if not path.exists():
+    if not db.exists(path):
         return {"predictions": 0, "labelled": 0}
     conn = connect(path, readonly=True)
     try:
-        n = conn.execute("SELECT (SELECT COUNT(*) FROM predictions), (SELECT COUNT(*) FROM feedback)").fetchone()
+        n = db.execute(conn, "SELECT (SELECT COUNT(*) FROM predictions), (SELECT COUNT(*) FROM feedback)")[0]
     finally:
         conn.close()
     return {"predictions": int(n[0]), "labelled": int(n[1])}

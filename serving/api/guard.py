@@ -1,0 +1,100 @@
+"""Origin and credential checks in front of every route (pure ASGI middleware, a few µs a request).
+
+* **Trusted hosts**: the ``Host`` header must name one of ``serving.trusted_hosts`` (400 otherwise),
+  so a web page that resolves its own name to 127.0.0.1 (DNS rebinding) cannot reach the API.
+* **JSON only**: ``POST /predict`` and ``POST /feedback`` need ``Content-Type: application/json``
+  (415 otherwise), so a browser cannot send them from another origin as a "simple" request.
+* **Scoped tokens**: if ``$PREDMAINT_PREDICT_TOKENS`` / ``$PREDMAINT_FEEDBACK_TOKENS`` list tokens
+  (:mod:`serving.tokens`), these routes need ``Authorization: Bearer <token>`` of their own scope
+  (401 without, 403 for a token of no or another scope). The admin token is separate.
+
+The caller's identity (``token:<name>``, or ``open:<client address>`` when the scope has no tokens)
+goes into ``scope["state"]["identity"]``: it is the provenance recorded with every label.
+"""
+
+from __future__ import annotations
+
+import json
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from serving.settings import Settings
+from serving.tokens import digest
+
+
+def _bare(host: str) -> str:
+    """A host name without port or IPv6 brackets, lower case."""
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host[1 : host.find("]")] if "]" in host else host[1:]
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+def _is_json(content_type: bytes) -> bool:
+    kind = content_type.split(b";", 1)[0].strip().lower()
+    return kind == b"application/json" or (kind.startswith(b"application/") and kind.endswith(b"+json"))
+
+
+async def _reject(send: Send, status: int, detail: str, headers: list[tuple[bytes, bytes]] | None = None) -> None:
+    body = json.dumps({"detail": detail}).encode()
+    head = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *(headers or [])]
+    await send({"type": "http.response.start", "status": status, "headers": head})
+    await send({"type": "http.response.body", "body": body})
+
+
+class GuardMiddleware:
+    """Check the Host header everywhere, and content type and scoped token on the write routes.
+
+    Args:
+        app: The wrapped application.
+        settings: Trusted hosts and the token digests of each scope.
+    """
+
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        self.app = app
+        s = settings.serving
+        self.any_host = "*" in s.trusted_hosts
+        self.hosts = frozenset(_bare(h) for h in s.trusted_hosts)
+        self.scopes: dict[str, tuple[dict[str, str], str]] = {
+            "/predict": (settings.predict_tokens, s.predict_tokens_env),
+            "/feedback": (settings.feedback_tokens, s.feedback_tokens_env),
+        }
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer 400/401/403/415 for a request that fails a check; pass the rest on."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        host = content_type = auth = None
+        for name, value in scope["headers"]:
+            if name == b"host":
+                host = value
+            elif name == b"content-type":
+                content_type = value
+            elif name == b"authorization":
+                auth = value
+        if not self.any_host and (host is None or _bare(host.decode("latin-1")) not in self.hosts):
+            shown = host.decode("latin-1")[:80] if host is not None else "(none)"
+            await _reject(send, 400, f"Host header {shown!r} is not in serving.trusted_hosts")
+            return
+        guarded = self.scopes.get(scope["path"]) if scope["method"] == "POST" else None
+        if guarded is not None:
+            tokens, env_name = guarded
+            if content_type is None or not _is_json(content_type):
+                given = content_type.decode("latin-1")[:80] if content_type is not None else "none"
+                await _reject(send, 415, f"Content-Type must be application/json, got {given}")
+                return
+            if tokens:
+                if auth is None or auth[:7].lower() != b"bearer ":
+                    await _reject(send, 401, "missing bearer token", [(b"www-authenticate", b"Bearer")])
+                    return
+                who = tokens.get(digest(auth[7:].strip().decode("latin-1")))
+                if who is None:
+                    await _reject(send, 403, f"token not accepted for {scope['path']} (see ${env_name})")
+                    return
+                identity = f"token:{who}"
+            else:
+                client = scope.get("client")
+                identity = f"open:{client[0] if client else 'unknown'}"
+            scope.setdefault("state", {})["identity"] = identity
+        await self.app(scope, receive, send)

@@ -1,0 +1,86 @@
+"""Failures a user can cause are answered in one line, exit non-zero, and write nothing (issue 18)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from predmaint.cli import app
+from predmaint.config import ConfigError, load_params
+from tests.conftest import make_project
+
+
+def _run(*args: str) -> tuple[int, list[str]]:
+    result = CliRunner().invoke(app, list(args))
+    lines = [line for line in (result.stderr or result.output).splitlines() if line.strip()]
+    return result.exit_code, lines
+
+
+def _params(tmp_path: Path, **data: object) -> Path:
+    params = make_project(tmp_path / "proj", data={"source_order": ["path", "simulator"], **data})
+    return params.root / "params.yaml"
+
+
+@pytest.mark.parametrize(
+    ("section", "key", "value"),
+    [
+        ("model", "random_forest", {"n_estimators": -5}),
+        ("model", "hist_gradient_boosting", {"learning_rate": 0}),
+        ("model", "logistic_regression", {"C": -1.0}),
+    ],
+)
+def test_a_bad_hyperparameter_is_one_line_naming_the_key(
+    tmp_path: Path, section: str, key: str, value: dict[str, object]
+) -> None:
+    file = _params(tmp_path)
+    raw = yaml.safe_load(file.read_text())
+    raw[section][key] = {**raw[section][key], **value}
+    file.write_text(yaml.safe_dump(raw, sort_keys=False))
+    with pytest.raises(ConfigError) as err:
+        load_params(file, environ={})
+    (name,) = value
+    assert "\n" not in str(err.value) and f"{section}.{key}" in str(err.value) and f"'{name}'" in str(err.value)
+    code, lines = _run("--params", str(file), "ingest")
+    assert code == 2 and len(lines) == 1 and name in lines[0]
+
+
+def test_batch_of_a_missing_file_is_one_line(tmp_path: Path) -> None:
+    code, lines = _run("--params", str(_params(tmp_path)), "batch", str(tmp_path / "missing.csv"))
+    assert code == 1 and lines == [f"{tmp_path / 'missing.csv'}: input file not found"]
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [(b"\xff\xfe\x00garbage\x00\x01", "UnicodeDecodeError"), (b"a,b\n1,2\n", "missing column")],
+)
+def test_an_unreadable_configured_csv_stops_ingest_without_falling_back(
+    tmp_path: Path, content: bytes, reason: str
+) -> None:
+    bad = tmp_path / "ai4i.csv"
+    bad.write_bytes(content)
+    file = _params(tmp_path, csv_path=str(bad))
+    code, lines = _run("--params", str(file), "ingest")
+    assert code == 1 and len(lines) == 1, lines
+    assert str(bad) in lines[0] and reason in lines[0]
+    params = load_params(file, environ={})
+    assert not params.path(params.paths.raw_file).exists()
+    assert not params.path(params.paths.manifest).exists()
+
+
+def test_a_directory_as_the_configured_csv_is_an_error_not_a_fallback(tmp_path: Path) -> None:
+    folder = tmp_path / "ai4i.csv"
+    folder.mkdir()
+    code, lines = _run("--params", str(_params(tmp_path, csv_path=str(folder))), "ingest")
+    assert code == 1 and len(lines) == 1 and "IsADirectoryError" in lines[0]
+
+
+def test_a_missing_csv_falls_back_to_the_simulator_only_when_listed(tmp_path: Path) -> None:
+    missing = str(tmp_path / "nowhere.csv")
+    code, _ = _run("--params", str(_params(tmp_path / "a", csv_path=missing)), "ingest")
+    assert code == 0
+    only_path = make_project(tmp_path / "b", data={"csv_path": missing, "source_order": ["path"]})
+    code, lines = _run("--params", str(only_path.root / "params.yaml"), "ingest")
+    assert code == 1 and len(lines) == 1 and "no file at" in lines[0]
