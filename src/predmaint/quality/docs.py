@@ -92,7 +92,8 @@ def build_docs(params: Params) -> DocsBuild:
             verdict = "gate-check-error"
         run_name = f"{verdict}_{stem}"
         meta = gx_result.setdefault("meta", {})
-        meta["run_id"] = {"run_name": run_name, "run_time": summary["checked_at"]}
+        run_time = _checked_at(summary, path)
+        meta["run_id"] = {"run_name": run_name, "run_time": run_time.isoformat()}
         meta["active_batch_definition"] = {
             "datasource_name": "predmaint",
             "data_connector_name": "in-memory",
@@ -107,7 +108,7 @@ def build_docs(params: Params) -> DocsBuild:
         gx_result["success"] = bool(summary["success"])
         key = ValidationResultIdentifier(
             expectation_suite_identifier=ExpectationSuiteIdentifier(name=summary["suite"]),
-            run_id=RunIdentifier(run_name=run_name, run_time=_checked_at(summary, path)),
+            run_id=RunIdentifier(run_name=run_name, run_time=run_time),
             batch_identifier=summary["name"],
         )
         ctx.validation_results_store.set(key, schema.load(gx_result))
