@@ -47,7 +47,6 @@ def register(app: typer.Typer, get: Callable[[typer.Context], Params]) -> None:
         params = get(ctx)
         s = params.serving
         given = ctx.find_root().obj
-        os.environ[PARAMS_ENV] = str(Path(given).resolve() if given else default_params_path())
         if host:  # the workers' settings see the real bind address (tokens are required off loopback)
             os.environ["PREDMAINT_API_HOST"] = host
             params = params.model_copy(update={"serving": s.model_copy(update={"host": host})})
@@ -70,6 +69,9 @@ def register(app: typer.Typer, get: Callable[[typer.Context], Params]) -> None:
             )
             raise typer.Exit(1) from None
         bound_host, bound_port = sock.getsockname()[:2]
+        # the workers read the same params file (set only now: a refused start leaves the environment alone)
+        os.environ[PARAMS_ENV] = str(Path(given).resolve() if given else default_params_path())
+
         os.environ.setdefault(INSTANCE_ENV, new_instance_id())
         typer.echo(f"predmaint API listening on http://{bound_host}:{bound_port} (instance {os.environ[INSTANCE_ENV]})")
         serve_on(

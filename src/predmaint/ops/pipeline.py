@@ -14,6 +14,7 @@ from pathlib import Path
 
 import yaml
 
+from predmaint.config import PARAMS_ENV
 from predmaint.data.dvc import dvc_env
 from predmaint.model.tracking import FLOW_RUN_ENV
 
@@ -69,7 +70,9 @@ def run_stage(root: Path, stage: str, force: bool = False, flow_run_id: str | No
         StageError: DVC exited non-zero.
     """
     cmd = ["dvc", "repro", "--single-item", stage] + (["--force"] if force else [])
-    env = dvc_env() | ({FLOW_RUN_ENV: flow_run_id} if flow_run_id else {})
+    # The stage reads the params file DVC tracks (root/params.yaml), never a $PREDMAINT_PARAMS
+    # left in this process's environment by another project.
+    env = dvc_env() | {PARAMS_ENV: str(root / "params.yaml")} | ({FLOW_RUN_ENV: flow_run_id} if flow_run_id else {})
     done = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, check=False)
     output = done.stdout + done.stderr
     if done.returncode != 0:
