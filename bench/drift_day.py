@@ -32,7 +32,7 @@ from predmaint.data.retrain import build_window
 from predmaint.data.simulate import simulate
 from predmaint.model import features, metrics
 from predmaint.model.gate import compare, decide
-from predmaint.model.train import Fitted, fit
+from predmaint.model.train import FitSettings, Fitted, fit
 
 
 def scored(model: Fitted, frame: pd.DataFrame, params: Params) -> dict[str, Any]:
@@ -65,7 +65,7 @@ def main() -> None:
     n_train, n_prod = params.split.train_rows, params.split.production_rows
     reference = clean_frame(raw.iloc[:n_train], params.clean.inconsistent_labels)[0].reset_index(drop=True)
     production = raw.iloc[n_train : n_train + n_prod].reset_index(drop=True)
-    champion = fit(params, reference)
+    champion = fit(FitSettings.of(params), reference)
     print(
         f"{args.source}: champion threshold {champion.threshold:.3f}, "
         f"cost/1000 on production {scored(champion, production, params)['expected_cost_per_1000']:,.0f}"
@@ -80,7 +80,7 @@ def main() -> None:
         labelled = pd.concat([production, drift], ignore_index=True)
         hold = min(args.hold or params.promotion.recent_window_rows, len(labelled) // 2)
         gate, train = labelled.iloc[-hold:].reset_index(drop=True), labelled.iloc[: len(labelled) - hold]
-        challenger = fit(params, build_window(params, reference, train))
+        challenger = fit(FitSettings.of(params), build_window(params, reference, train))
         ch, cp = scored(challenger, gate, params), scored(champion, gate, params)
         c = compare(gate[schema.TARGET], ch["flags"], cp["flags"], params.costs, params.promotion, params.project.seed)
         promoted, reasons = decide(params.promotion, ch, c)

@@ -16,7 +16,14 @@ SMALL = {
     "data": {"source_order": ["simulator"], "simulator_rows": 10000},
     "split": {"train_rows": 7000, "production_rows": 3000, "batch_size": 1500},
     # decisions_log moved from its default: the flows must write where params.yaml says (issue 15)
-    "monitoring": {"recall_drop": 1.0, "error_rate_ratio": 1000.0, "decisions_log": "reports/trigger/decisions.csv"},
+    # Only the drift rule may fire: the test pins down the drift trigger (the cost, recall, error-rate
+    # and tail rules have their own tests in tests/model/test_monitoring_rules.py).
+    "monitoring": {
+        "rules": ["drift"],
+        "recall_drop": 1.0,
+        "error_rate_ratio": 1000.0,
+        "decisions_log": "reports/trigger/decisions.csv",
+    },
     "model": {"random_forest": SMALL_FOREST},
     "promotion": {"recent_window_rows": 500, "minimums": {"f1": 0.2, "recall": 0.2}},
     "serving": {"reload_poll_s": 1.0},
