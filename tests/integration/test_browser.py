@@ -105,7 +105,7 @@ def test_evidently_report_names_window_model_and_reference(
     report = params.path(params.paths.monitoring_dir) / "day_01" / "drift.html"
     page = browser.open(report.as_uri(), wait_for="#predmaint-window-header")
     header = page.inner_text("#predmaint-window-header")
-    assert "Window day_01" in header and "model v1" in header and "reference: training window of v1" in header
+    assert "Window day_01" in header and "model v1" in header and "reference: v1 training window" in header
     page.wait_for_timeout(2000)
     browser.shot(page, "evidently-report-day01")
     page.close()
