@@ -10,6 +10,7 @@ model, the fastest path (forest, numpy, pipeline) that reproduces the pipeline o
 
 from __future__ import annotations
 
+import copy
 import logging
 from dataclasses import dataclass, replace
 from typing import Any
@@ -49,14 +50,27 @@ class ForestSum:
         return out
 
 
+def _is_forest(estimator: Any) -> bool:
+    return isinstance(estimator, RandomForestClassifier | ExtraTreesClassifier) and estimator.n_outputs_ == 1
+
+
 def accelerate(pipeline: Pipeline) -> Pipeline | None:
-    """A copy of ``pipeline`` with its final forest replaced by :class:`ForestSum` (None if no forest)."""
+    """A copy of ``pipeline`` with its forest replaced by :class:`ForestSum` (None if no forest).
+
+    The forest may be the final step or the estimator inside the shipped calibration
+    (:class:`~predmaint.model.features.LogitCalibrated`), which then calibrates the summed trees.
+    """
     final = pipeline.steps[-1][1]
-    if not isinstance(final, RandomForestClassifier | ExtraTreesClassifier) or final.n_outputs_ != 1:
+    if _is_forest(final):
+        fast_final: Any = ForestSum(final)
+    elif isinstance(final, features.LogitCalibrated) and _is_forest(final.estimator):
+        fast_final = copy.copy(final)
+        fast_final.estimator = ForestSum(final.estimator)
+    else:
         return None
     fast = Pipeline.__new__(Pipeline)
     fast.__dict__.update(pipeline.__dict__)
-    fast.steps = [*pipeline.steps[:-1], (pipeline.steps[-1][0], ForestSum(final))]
+    fast.steps = [*pipeline.steps[:-1], (pipeline.steps[-1][0], fast_final)]
     return fast
 
 
