@@ -1,13 +1,17 @@
-"""Fixtures shared by the integration tests: one run of the demo's lifecycle per session."""
+"""Fixtures shared by the integration tests: one run of the demo's lifecycle per session; a real server
+and its client for a module's ``project`` (the serving tests)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 
 from predmaint.config import Params, load_params
 from tests.conftest import SMALL_FOREST, clone_project
+from tests.integration.serving_env import Server, running_server
 
 # Simulated rows, split like the real data (7,000 / 3,000) into two production days plus the drift
 # day. The performance rules are switched off so that the lifecycle test pins down the drift trigger
@@ -38,3 +42,15 @@ def lifecycle(tmp_path_factory: pytest.TempPathFactory) -> tuple[Params, list[An
     root = clone_project(tmp_path_factory.mktemp("lifecycle") / "predmaint", **SMALL)
     params, rows = run_lifecycle(str(root / "params.yaml"))
     return load_params(params.root / "params.yaml", environ={}), rows
+
+
+@pytest.fixture(scope="module")
+def server(project: Params) -> Iterator[Server]:
+    with running_server(project) as srv:
+        yield srv
+
+
+@pytest.fixture(scope="module")
+def client(server: Server) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server.url, timeout=30) as c:
+        yield c

@@ -6,7 +6,6 @@ import json
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,7 @@ from predmaint import schema
 from predmaint.config import Params
 from predmaint.service import deployment_log, predlog
 from tests.conftest import REPO
-from tests.integration.serving_env import ADMIN_TOKEN, Server, champion_project, running_server, service_env
+from tests.integration.serving_env import ADMIN_TOKEN, Server, champion_project, service_env
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -37,18 +36,6 @@ GOOD: dict[str, Any] = {
 def project(tmp_path_factory: pytest.TempPathFactory) -> Params:
     base = tmp_path_factory.getbasetemp()
     return champion_project(base / "serving_champion", base / "serving_api")
-
-
-@pytest.fixture(scope="module")
-def server(project: Params) -> Iterator[Server]:
-    with running_server(project) as srv:
-        yield srv
-
-
-@pytest.fixture(scope="module")
-def client(server: Server) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.url, timeout=30) as c:
-        yield c
 
 
 def _readings(n: int) -> pd.DataFrame:

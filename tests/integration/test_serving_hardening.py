@@ -15,7 +15,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,7 @@ from predmaint.config import Params
 from serving.app import create_app
 from serving.settings import Settings
 from serving.tokens import new_token
-from tests.integration.serving_env import ADMIN_TOKEN, Server, add_version, champion_project, running_server
+from tests.integration.serving_env import ADMIN_TOKEN, Server, add_version, champion_project
 
 pytestmark = pytest.mark.timeout(900)
 GOOD: dict[str, Any] = {
@@ -45,18 +45,6 @@ AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 def project(tmp_path_factory: pytest.TempPathFactory) -> Params:
     base = tmp_path_factory.getbasetemp()
     return champion_project(base / "serving_champion", base / "serving_hardening", serving={"max_queue": 1})
-
-
-@pytest.fixture(scope="module")
-def server(project: Params) -> Iterator[Server]:
-    with running_server(project) as srv:
-        yield srv
-
-
-@pytest.fixture(scope="module")
-def client(server: Server) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.url, timeout=30) as c:
-        yield c
 
 
 def _wait_for(predicate: Callable[[], bool], timeout_s: float = 60, why: Callable[[], Any] = lambda: "") -> None:
