@@ -37,6 +37,10 @@ SECRETS = (
     "PREFECT_DB_PASSWORD",
     "PREDICTIONS_DB_PASSWORD",
     "PREDMAINT_ADMIN_TOKEN",
+    "PREDMAINT_PREDICT_TOKENS",
+    "PREDMAINT_FEEDBACK_TOKENS",
+    "PREDMAINT_PREDICT_TOKEN",
+    "PREDMAINT_FEEDBACK_TOKEN",
 )
 VAR = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[-?])(?P<arg>[^}]*))?\}")
 REQUIRED_REF = re.compile(r"^\$\{[A-Za-z_][A-Za-z0-9_]*:\?[^}]+\}$")
@@ -77,8 +81,11 @@ def load_compose(env: dict[str, str] | None = None) -> dict[str, Any]:
 
 
 def secrets_env() -> dict[str, str]:
-    """Every required secret set to a dummy value."""
-    return {name: f"dummy-{name.lower()}" for name in SECRETS}
+    """Every required secret, as `deploy/new-env.sh > .env` (the README's way) writes them."""
+    out = subprocess.run(
+        ["bash", str(REPO / "deploy" / "new-env.sh")], capture_output=True, text=True, check=True, timeout=30
+    ).stdout
+    return dict(line.split("=", 1) for line in out.splitlines() if line and not line.startswith("#"))
 
 
 def argv(service: dict[str, Any]) -> list[str]:
@@ -105,6 +112,18 @@ def healthcheck_url(service: dict[str, Any]) -> str:
 @pytest.fixture(scope="module")
 def compose() -> dict[str, Any]:
     return load_compose(secrets_env())
+
+
+def test_new_env_fills_every_secret_with_fresh_values_and_matching_token_hashes() -> None:
+    from serving.tokens import digest, parse_tokens
+
+    first, second = secrets_env(), secrets_env()
+    assert set(SECRETS) <= set(first) and all(first[s] for s in SECRETS), first.keys()
+    assert all(first[s] != second[s] for s in SECRETS), "every run draws new secrets"
+    for scope in ("PREDICT", "FEEDBACK"):
+        entries = parse_tokens(first[f"PREDMAINT_{scope}_TOKENS"], scope)
+        assert entries == {digest(first[f"PREDMAINT_{scope}_TOKEN"]): "runner"}
+        assert first[f"PREDMAINT_{scope}_TOKEN"] not in first[f"PREDMAINT_{scope}_TOKENS"], "the API gets hashes only"
 
 
 @pytest.fixture(scope="module")
@@ -210,6 +229,42 @@ def test_service_environment_is_valid_for_params_yaml(compose: dict[str, Any]) -
         assert loaded.serving.admin_token_env in env
     api = load_params(REPO / "params.yaml", environ=env_of(compose["services"]["api"]))
     assert (api.serving.host, api.serving.port) == ("0.0.0.0", 8000)
+
+
+def test_api_replicas_start_off_loopback_and_accept_the_runner_and_the_published_port(
+    compose: dict[str, Any],
+) -> None:
+    """Bound to 0.0.0.0 the API needs scoped tokens (issue 18): each replica's settings validate, its guard
+    takes the runner's plain tokens, and Host headers of the in-network names and the published address."""
+    from starlette.applications import Starlette
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+    from starlette.testclient import TestClient
+
+    from predmaint.ops.replay import CLIENT_TOKEN_ENV
+    from serving.api.guard import GuardMiddleware
+    from serving.settings import Settings
+
+    services = compose["services"]
+    runner = env_of(services["runner"])
+    replicas = sorted(n for n, s in services.items() if argv(s) == ["predmaint", "serve"])
+    ok = Starlette(routes=[Route(r, lambda _: PlainTextResponse("ok"), methods=["POST"]) for r in CLIENT_TOKEN_ENV])
+    for name in replicas:
+        env = env_of(services[name])
+        settings = Settings.from_params(load_params(REPO / "params.yaml", environ=env), environ=env)  # raises if not
+        assert "*" not in settings.serving.trusted_hosts
+        published = services[name]["ports"][0].rsplit(":", 2)
+        bases = [f"http://{n}:{env['PREDMAINT_API_PORT']}" for n in replicas] + [
+            f"http://{host}:{published[1]}" for host in (published[0], "localhost")
+        ]
+        for base in bases:
+            client = TestClient(GuardMiddleware(ok, settings), base_url=base)
+            for route, token_env in CLIENT_TOKEN_ENV.items():
+                sent = client.post(route, json=[], headers={"Authorization": f"Bearer {runner[token_env]}"})
+                assert sent.status_code == 200, (name, base, route, sent.text)
+                assert client.post(route, json=[]).status_code == 401, (name, base, route)
+        foreign = TestClient(GuardMiddleware(ok, settings), base_url="http://attacker.example")
+        assert foreign.post("/predict", json=[]).status_code == 400
 
 
 def test_telemetry_is_off_in_every_service(compose: dict[str, Any]) -> None:
