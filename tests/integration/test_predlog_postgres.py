@@ -95,3 +95,31 @@ def test_monitoring_and_retraining_read_the_url_from_params(url: str, sim_params
     window = load_window(params, LOG_WINDOW, rows=20)
     assert list(window["request_id"]) == [f"m{i}" for i in range(10, 30)]
     assert not params.path(params.paths.prediction_log).exists(), "nothing went to the SQLite file"
+
+
+def test_replicas_starting_together_create_the_schema_without_a_race(url: str) -> None:
+    """Compose starts both API replicas at once on an empty database: every schema change is serialised
+    (an unguarded ``CREATE TABLE IF NOT EXISTS`` raced to a UniqueViolation and a crashed replica)."""
+    starters = 8
+    barrier = threading.Barrier(starters)
+    failures: list[BaseException] = []
+
+    def start() -> None:
+        barrier.wait()
+        try:
+            predlog.connect(url).close()
+        except Exception as exc:  # noqa: BLE001 (collected and reported below)
+            failures.append(exc)
+
+    threads = [threading.Thread(target=start) for _ in range(starters)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not failures, failures
+    log = PredictionLog(url).start()
+    try:
+        log.append([_row("a", 1.0)]).result()
+        assert log.add_feedback([Feedback("a", 1)]).result().recorded == ["a"]
+    finally:
+        log.close()

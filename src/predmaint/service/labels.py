@@ -61,13 +61,17 @@ class FeedbackResult:
 
 
 def ensure_schema(conn: Any) -> None:
-    """Add the history table and the ``feedback.source`` column to a log (idempotent; old logs too)."""
-    if isinstance(conn, sqlite3.Connection):
-        columns = {r[1] for r in db.execute(conn, "PRAGMA table_info(feedback)")}
-    else:
-        query = "SELECT column_name FROM information_schema.columns WHERE table_name = 'feedback'"
-        columns = {r[0] for r in db.execute(conn, query)}
+    """Add the history table and the ``feedback.source`` column to a log (idempotent; old logs too).
+
+    One writer at a time (:func:`~predmaint.service.predlog_db.lock_schema`), the column check included.
+    """
     with conn:
+        db.lock_schema(conn)
+        if isinstance(conn, sqlite3.Connection):
+            columns = {r[1] for r in db.execute(conn, "PRAGMA table_info(feedback)")}
+        else:
+            query = "SELECT column_name FROM information_schema.columns WHERE table_name = 'feedback'"
+            columns = {r[0] for r in db.execute(conn, query)}
         db.execute(conn, HISTORY_DDL)
         if "source" not in columns:
             db.execute(conn, "ALTER TABLE feedback ADD COLUMN source TEXT")

@@ -61,9 +61,9 @@ def connect(location: Location, columns: Sequence[str], *, readonly: bool = Fals
 
         conn = psycopg2.connect(str(location), connect_timeout=10, application_name="predmaint-predlog")
         if not readonly:
-            with conn, conn.cursor() as cur:
-                cur.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
-                cur.execute(schema_sql(columns, postgres=True))
+            with conn:
+                lock_schema(conn)
+                execute(conn, schema_sql(columns, postgres=True))
         return conn
     path = Path(location)
     if readonly:
@@ -77,6 +77,17 @@ def connect(location: Location, columns: Sequence[str], *, readonly: bool = Fals
     conn.execute("PRAGMA synchronous = NORMAL")
     conn.executescript(schema_sql(columns, postgres=False))
     return conn
+
+
+def lock_schema(conn: Any) -> None:
+    """Inside the caller's transaction, wait until no other writer is changing the schema (PostgreSQL).
+
+    API replicas start together on one empty database; ``CREATE … IF NOT EXISTS`` and a column check
+    followed by ``ALTER TABLE`` race there (a UniqueViolation or DuplicateColumn crashed a replica). The
+    transaction-scoped advisory lock makes them take turns. SQLite serialises writers itself.
+    """
+    if not isinstance(conn, sqlite3.Connection):
+        execute(conn, "SELECT pg_advisory_xact_lock(?)", (_LOCK_KEY,))
 
 
 def exists(location: Location) -> bool:
