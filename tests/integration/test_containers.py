@@ -127,7 +127,12 @@ def _healthy(stack: Stack) -> bool:
     states = _docker("inspect", "--format", "{{.Name}} {{.State.Status}} {{.State.Health.Status}}", *ids).splitlines()
     bad = [s for s in states if " exited " in s or s.endswith(" unhealthy")]
     assert not bad, f"containers failed: {bad}\n{stack.run('logs', '--tail', '80', check=False).stdout[-8000:]}"
-    return len(states) == len(SERVICES) and all(s.endswith(" healthy") for s in states)
+    ready = len(states) == len(SERVICES) and all(s.endswith(" healthy") for s in states)
+    if ready:  # `up` starts a service once its dependencies are healthy: the start times show the chain
+        starts = _docker("inspect", "--format", "{{.State.StartedAt}} {{.Name}}", *ids).splitlines()
+        shown = ", ".join(sorted(f"{s[11:19]} {n}" for s, n in (line.split() for line in starts)))
+        print(f"started (UTC; all healthy at {time.strftime('%H:%M:%S', time.gmtime())}): {shown}")
+    return ready
 
 
 def _leftovers(project: str) -> list[str]:
@@ -213,6 +218,17 @@ def _flow_runs(stack: Stack, flow: str) -> list[dict[str, Any]]:
     return list(httpx.post(f"{stack.url('prefect')}/api/flow_runs/filter", json=body, timeout=10).json())
 
 
+def _artifact(stack: Stack, key: str) -> dict[str, Any]:
+    """The newest Prefect artifact under ``key``."""
+    found = httpx.post(
+        f"{stack.url('prefect')}/api/artifacts/filter",
+        json={"artifacts": {"key": {"any_": [key]}}, "sort": "CREATED_DESC", "limit": 1},
+        timeout=10,
+    ).json()
+    assert found, f"no Prefect artifact {key!r}"
+    return dict(found[0])
+
+
 def _champion(stack: Stack) -> str:
     answer = httpx.get(
         f"{stack.url('mlflow')}/api/2.0/mlflow/registered-models/alias",
@@ -268,22 +284,20 @@ def test_stack_trains_serves_drifts_retrains_and_goes_away(stack: Stack) -> None
     )
     assert done[0]["state_type"] == "COMPLETED", str(done[0])[:2000]
     assert done[0]["parameters"]["reason"] not in ("", "manual"), done[0]["parameters"]  # the rules that fired
-    decision = httpx.post(
-        f"{stack.url('prefect')}/api/artifacts/filter",
-        json={"artifacts": {"key": {"any_": ["retraining-decision"]}}},
-        timeout=10,
-    ).json()
-    assert decision and "# Retraining:" in decision[0]["data"], decision
+    assert _artifact(stack, "retraining-data")["data"].startswith("# Retraining:")
+    gate = _artifact(stack, "retraining-decision")  # the promotion gate's table, verdict and reasons
+    verdict = f"{gate['description']}\n{gate['data']}"
 
     new = _champion(stack)
     stack.mark("monitoring, event, retraining")
-    print(f"retraining: champion v{first} -> v{new}\n{decision[0]['data']}")
+    print(f"retraining: champion v{first} -> v{new}\n{verdict}")
+    assert ("**PROMOTED**" in gate["description"]) == (new != first), verdict
     refused = None
     if new == first:  # the rest still runs, then the test fails with this
         refused = (
             f"the promotion gate refused the model retrained on the {drift!r} drift day in the stack (v{first} "
             f"stays champion), so the API cannot serve a new champion (issue 16 item 4); the drift setting is "
-            f"params.yaml `replay` / `monitoring`. The gate's decision:\n{decision[0]['data']}"
+            f"params.yaml `replay` / `monitoring`. The gate's decision:\n{verdict}"
         )
     else:  # both replicas swap (told by the runner, or at their next poll)
         for api in apis:
