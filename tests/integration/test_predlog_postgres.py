@@ -99,17 +99,24 @@ def test_monitoring_and_retraining_read_the_url_from_params(url: str, sim_params
 
 def test_replicas_starting_together_create_the_schema_without_a_race(url: str) -> None:
     """Compose starts both API replicas at once on an empty database: every schema change is serialised
-    (an unguarded ``CREATE TABLE IF NOT EXISTS`` raced to a UniqueViolation and a crashed replica)."""
+    (an unguarded ``CREATE TABLE IF NOT EXISTS`` raced to a UniqueViolation and a crashed replica),
+    the heartbeat table of the first ``/ready`` probes too."""
+    from predmaint.service.health import heartbeat
+
     starters = 8
     barrier = threading.Barrier(starters)
     failures: list[BaseException] = []
 
     def start() -> None:
-        barrier.wait()
         try:
-            predlog.connect(url).close()
+            barrier.wait()
+            conn = predlog.connect(url)
+            barrier.wait()
+            heartbeat(conn)  # the first /ready probes of both replicas
+            conn.close()
         except Exception as exc:  # noqa: BLE001 (collected and reported below)
             failures.append(exc)
+            barrier.abort()
 
     threads = [threading.Thread(target=start) for _ in range(starters)]
     for t in threads:

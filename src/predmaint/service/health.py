@@ -34,6 +34,7 @@ def file_identity(path: Location) -> tuple[int, int] | None:
 def heartbeat(conn: Any) -> None:
     """Commit one row into the log's heartbeat table (run on the writer thread)."""
     with conn:
+        db.lock_schema(conn)  # replicas' first probes would race to create the table
         db.execute(conn, "CREATE TABLE IF NOT EXISTS heartbeat (pid INTEGER PRIMARY KEY, ts DOUBLE PRECISION NOT NULL)")
         db.execute(
             conn,
