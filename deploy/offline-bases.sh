@@ -48,22 +48,28 @@ if ! have "$ROOTFS_IMAGE"; then
   rm -rf "$WORK/rootfs"
 fi
 
-build() {  # build NAME from the Dockerfile on stdin, context $WORK/ctx
-  "$DOCKER" build --network host -q -t "$1" -f - "$WORK/ctx" >/dev/null
+ctx() { echo "$WORK/ctx-${1//[^A-Za-z0-9]/_}"; }  # the build context of image NAME
+build() {  # build NAME from the Dockerfile on stdin, context $(ctx NAME) (files put there first)
+  local dir
+  dir=$(ctx "$1")
+  mkdir -p "$dir"
+  "$DOCKER" build --network host -q -t "$1" -f - "$dir" >"$dir.log" 2>&1 || { cat "$dir.log"; return 1; }
   echo "built $1"
 }
 APT="apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends"
 CLEAN="apt-get clean && rm -rf /var/lib/apt/lists/*"
-mkdir -p "$WORK/ctx"
+# the python and postgres stand-ins build at the same time (mostly downloads and dpkg)
+pids=()
 
 if ! have "$PYTHON_IMAGE"; then
-  build "$PYTHON_IMAGE" <<DOCKERFILE
+  build "$PYTHON_IMAGE" <<DOCKERFILE &
 FROM $ROOTFS_IMAGE
 RUN $APT python3 ca-certificates netbase tzdata && $CLEAN \\
  && ln -s /usr/bin/python3.11 /usr/local/bin/python3 && ln -s /usr/bin/python3.11 /usr/local/bin/python
 ENV PATH=/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8
 CMD ["python3"]
 DOCKERFILE
+  pids+=($!)
 fi
 
 if ! have "$UV_IMAGE"; then
@@ -74,18 +80,19 @@ if ! have "$UV_IMAGE"; then
     python3 -m zipfile -e "$WORK"/wheel/uv-*.whl "$WORK/wheel/x"
     uv_bin=$(echo "$WORK"/wheel/x/uv-*.data/scripts/uv)
   fi
-  cp "$uv_bin" "$WORK/ctx/uv" && cp "$(dirname "$uv_bin")/uvx" "$WORK/ctx/uvx" && chmod 755 "$WORK"/ctx/uv*
+  mkdir -p "$(ctx "$UV_IMAGE")"
+  cp "$uv_bin" "$(dirname "$uv_bin")/uvx" "$(ctx "$UV_IMAGE")/" && chmod 755 "$(ctx "$UV_IMAGE")"/uv*
   build "$UV_IMAGE" <<'DOCKERFILE'
 FROM scratch
 COPY uv uvx /
 ENTRYPOINT ["/uv"]
 DOCKERFILE
-  rm -f "$WORK"/ctx/uv*
 fi
 
 if ! have "$POSTGRES_IMAGE"; then
-  cp deploy/postgres/entrypoint.sh "$WORK/ctx/entrypoint.sh"
-  build "$POSTGRES_IMAGE" <<DOCKERFILE
+  mkdir -p "$(ctx "$POSTGRES_IMAGE")"
+  cp deploy/postgres/entrypoint.sh "$(ctx "$POSTGRES_IMAGE")/entrypoint.sh"
+  build "$POSTGRES_IMAGE" <<DOCKERFILE &
 FROM $ROOTFS_IMAGE
 RUN $APT postgresql-15 gosu ca-certificates tzdata && $CLEAN \\
  && usermod -u 999 postgres && groupmod -g 999 postgres \\
@@ -100,4 +107,6 @@ EXPOSE 5432
 ENTRYPOINT ["docker-entrypoint.sh"]
 CMD ["postgres"]
 DOCKERFILE
+  pids+=($!)
 fi
+for pid in ${pids[@]+"${pids[@]}"}; do wait "$pid"; done

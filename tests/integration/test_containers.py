@@ -263,19 +263,21 @@ def test_stack_trains_serves_drifts_retrains_and_goes_away(stack: Stack) -> None
         _check_guard(stack, api)
     stack.mark("training flow, both replicas serve v1")
 
-    # one production day through the first replica, another plus the drift day through the second
-    sent = stack.exec(
-        "runner", "predmaint", "replay", "--url", "http://api:8000", "--days", "1", "--feedback-delay", "0"
-    )
-    drift = load_params(REPO / "params.yaml", environ={}).replay.drift_scenario  # the demo's drift day
-    sent += stack.exec(
-        "runner", "predmaint", "replay", "--url", "http://api-2:8000", "--days", "2", "--drift", drift,
-        "--feedback-delay", "0",
-    )  # fmt: skip
-    assert sent.count(f"(model v{first})") == 3, sent
+    # a production day through each replica, then the demo's drift (params.yaml `replay`, baked into the
+    # image: its scenario, and the period of `drift_days` days where the params have it) through the second
+    replay = load_params(REPO / "params.yaml", environ={}).replay
+    drift, drift_rows = replay.drift_scenario, replay.drift_rows * getattr(replay, "drift_days", 1)
+    send = ("runner", "predmaint", "replay", "--feedback-delay", "0")
+    sent = stack.exec(*send, "--url", "http://api:8000", "--days", "1")
+    sent += stack.exec(*send, "--url", "http://api-2:8000", "--days", "2", "--drift", drift)
+    assert sent.count(f"(model v{first})") == 2 + getattr(replay, "drift_days", 1), sent
     stack.mark("replay")
 
-    watched = stack.exec("runner", "prefect", "deployment", "run", "monitoring/scheduled", "--watch")
+    # as the demo does: the drift period monitored as one window (the newest predictions)
+    watched = stack.exec(
+        "runner", "prefect", "deployment", "run", "monitoring/scheduled", "--watch",
+        "--param", f"window_rows={drift_rows}", "--param", f'window_id="day_03_{drift}"',
+    )  # fmt: skip
     assert "Completed" in watched, watched
     done = _wait(
         "a finished retraining run (fired by the monitoring event)",
