@@ -386,5 +386,7 @@ def test_service_settings_that_running_the_stack_showed_wrong(compose: dict[str,
     logs = {services[n]["environment"]["PREDMAINT_PATHS__PREDICTION_LOG_URL"] for n in [*replicas, "runner"]}
     assert len(logs) == 1 and logs.pop().startswith("postgresql://predictions:"), "one PostgreSQL log for all"
     assert all("postgres" in services[n]["depends_on"] for n in replicas)
+    python = [n for n in services if n != "postgres"]
+    assert all(services[n].get("init") is True for n in python), "PID 1 Python ignores SIGTERM: down waits it out"
     data_dir = next(v for v in services["runner"]["volumes"] if v.endswith(":/source:ro"))
     assert not data_dir.startswith(".."), "the default data folder must not point outside the repository"
