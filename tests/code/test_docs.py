@@ -212,6 +212,7 @@ def test_checker_reports_each_kind_of_problem(reference: Reference, tmp_path: Pa
 
 WORDS_PER_PAGE = 500
 LINE_WORDS = 10  # a table row, code line, diagram line or heading takes at least one printed line
+TABLE_FACTOR = 1.25  # table cells wrap in narrow columns and are padded: a row takes more room than its words
 TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{3,}")
 # page limits (min, max) of the graded documents; the design notes they link to have none
 PAGE_LIMITS = {
@@ -225,9 +226,9 @@ SLIDE_LIMITS = (5, 8)
 
 
 def page_words(text: str) -> int:
-    """Word-equivalents a Markdown page fills when printed: prose by its words, every table row,
-    fenced line (code, Mermaid) and heading by the space it takes (at least one line of
-    ``LINE_WORDS``)."""
+    """Word-equivalents a Markdown page fills when printed: prose by its words; fenced lines (code,
+    Mermaid) and headings by the space they take, at least one line of ``LINE_WORDS``; table rows by
+    their words × ``TABLE_FACTOR``, at least one line."""
     prose, fenced = split_markdown(text)
     total = sum(max(len(line.split()), LINE_WORDS) for line in fenced if line.strip())
     for line in prose.splitlines():
@@ -235,8 +236,12 @@ def page_words(text: str) -> int:
         if not stripped or TABLE_RULE.match(stripped):
             continue
         words = len(stripped.replace("|", " ").split())
-        table_or_heading = stripped.startswith(("|", "#"))
-        total += max(words, LINE_WORDS) if table_or_heading else words
+        if stripped.startswith("|"):
+            total += max(round(words * TABLE_FACTOR), LINE_WORDS)
+        elif stripped.startswith("#"):
+            total += max(words, LINE_WORDS)
+        else:
+            total += words
     return total
 
 
@@ -262,9 +267,11 @@ def test_slides_keep_their_limit() -> None:
 def test_budget_counts_tables_diagrams_and_slides() -> None:
     prose = "word " * 100
     table = "| a | b |\n| --- | --- |\n" + "| x | y |\n" * 20
+    wide_row = "| " + " | ".join(["word word word word"] * 4) + " |"
     diagram = "```mermaid\nflowchart LR\n" + "  a --> b\n" * 30 + "```\n"
     assert page_words(prose) == 100
     assert page_words(table) == 21 * LINE_WORDS  # header + 20 rows, the rule line takes no space
+    assert page_words(wide_row) == 16 * TABLE_FACTOR
     assert page_words(diagram) == 31 * LINE_WORDS
     assert page_words("# Title\n\n" + prose) == LINE_WORDS + 100
     overflowing = "\n\n".join([prose] * 9 + [table, diagram])
