@@ -26,6 +26,7 @@ import httpx
 import pytest
 
 from predmaint.config import load_params
+from tests.code.test_compose import secrets_env
 from tests.conftest import REAL_DATA, REPO
 from tests.integration.test_stack import _free_port, _wait
 
@@ -97,14 +98,6 @@ class Stack:
         return {"Authorization": f"Bearer {self.env[f'PREDMAINT_{scope.upper()}_TOKEN']}"}
 
 
-def _new_env() -> dict[str, str]:
-    """What `deploy/new-env.sh > .env` writes (fresh passwords, admin token, scoped tokens and their hashes)."""
-    out = subprocess.run(
-        ["bash", str(REPO / "deploy" / "new-env.sh")], capture_output=True, text=True, check=True, timeout=30
-    ).stdout
-    return dict(line.split("=", 1) for line in out.splitlines() if line and not line.startswith("#"))
-
-
 def _docker(*args: str, timeout: float = 1200) -> str:
     env = {**os.environ, "DOCKER_BUILDKIT": "1", "PATH": f"/usr/bin:{os.environ.get('PATH', '')}"}
     done = subprocess.run([DOCKER, *args], env=env, capture_output=True, text=True, timeout=timeout, check=False)
@@ -173,7 +166,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         "PUBLISH_API_PORT": str(ports["api"]),
         "PUBLISH_API_2_PORT": str(ports["api-2"]),
         "PREFECT_UI_API_URL": f"http://127.0.0.1:{ports['prefect']}/api",
-        **_new_env(),
+        **secrets_env(),  # what `deploy/new-env.sh > .env` writes
     }
     started = Stack(compose, env, ports)
     _build(tag, started)
