@@ -114,7 +114,7 @@ def test_replicas_starting_together_create_the_schema_without_a_race(url: str) -
             barrier.wait()
             heartbeat(conn)  # the first /ready probes of both replicas
             conn.close()
-        except Exception as exc:  # noqa: BLE001 (collected and reported below)
+        except Exception as exc:  # collected and reported below
             failures.append(exc)
             barrier.abort()
 
