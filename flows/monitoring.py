@@ -27,13 +27,12 @@ RETRAIN_EVENT = "predmaint.retrain.requested"
 
 @task(name="read-window")
 def read_window(params: Params, since: float | None, rows: int | None) -> pd.DataFrame:
-    """Served predictions (with any labels) from the prediction log."""
-    from predmaint.service.predlog import location
-    from predmaint.service.predlog import read_window as read
+    """Served predictions (with any labels) from the prediction log, across its archive if needed."""
+    from predmaint.service.predlog import location, read_log
     from predmaint.service.predlog_db import display
 
     limit = rows or (None if since is not None else params.monitoring.window_rows)
-    frame = read(location(params), since=since, limit=limit)
+    frame = read_log(params, since=since, limit=limit)
     if frame.empty:
         raise ValueError(f"no predictions in {display(location(params))} for this window")
     return frame
