@@ -54,6 +54,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=Path("reports/bench/hardening.json"))
     ap.add_argument("--parts", nargs="+", choices=["flood", "c1000"], default=["flood", "c1000"])
     ap.add_argument("--connections", type=int, default=1000, help="connections of the overload part")
+    ap.add_argument(
+        "--uvicorn-limit-concurrency",
+        type=int,
+        default=None,
+        help="run uvicorn directly with --limit-concurrency N (its own 503s, for comparison)",
+    )
     args = ap.parse_args(argv)
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREDMAINT_")}
     env |= {"PREDMAINT_PARAMS": str(args.params.resolve()), "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
@@ -62,6 +68,10 @@ def main(argv: list[str] | None = None) -> int:
     script = work / "predict.lua"
     script.write_text(LUA.format(body=json.dumps(json.dumps(READING))))
     cmd = [str(BIN / "predmaint"), "serve", "--host", "127.0.0.1", "--port", str(free_port()), "--workers", "1"]
+    if args.uvicorn_limit_concurrency:
+        cmd = [str(BIN / "uvicorn"), "serving.app:create_app_from_env", "--factory", "--no-access-log"]
+        cmd += ["--host", "127.0.0.1", "--port", str(free_port())]
+        cmd += ["--limit-concurrency", str(args.uvicorn_limit_concurrency)]
     results: dict[str, Any] = {}
     with server("predmaint", cmd, "/ready", env, work) as url:
         predict = url + "/predict"
@@ -101,11 +111,14 @@ def overload_part(url: str, script: Path, connections: int, duration: float) -> 
     predict = url + "/predict"
     wrk(predict, script, connections, 2)
     load = os.getloadavg()[:1]
-    before = shed_counts(httpx.get(url + "/metrics").text)
+    page = httpx.get(url + "/metrics").text
+    before, hist_before = shed_counts(page), in_app(page)
     row = wrk(predict, script, connections, duration)
-    after = shed_counts(httpx.get(url + "/metrics").text)
+    page = httpx.get(url + "/metrics").text
+    after, hist_after = shed_counts(page), in_app(page)
     return {
         "c1000": row,
+        "in_app_seconds_le": {k: v - hist_before.get(k, 0.0) for k, v in hist_after.items()},
         "connections": connections,
         "loadavg_before_after": [round(x, 2) for x in (*load, os.getloadavg()[0])],
         "shed_counter": after,
@@ -117,6 +130,12 @@ def shed_counts(metrics: str) -> dict[str, float]:
     """``predmaint_shed_requests_total`` by reason, from a /metrics page."""
     shed = re.findall(r'predmaint_shed_requests_total\{reason="(\w+)"\} ([\d.e+]+)', metrics)
     return {k: float(v) for k, v in shed}
+
+
+def in_app(metrics: str) -> dict[str, float]:
+    """Cumulative counts of ``/predict`` answers by in-app time (the latency histogram's buckets)."""
+    pattern = r'^predmaint_http_request_duration_seconds_bucket\{le="([^"]+)",route="/predict"\} (\S+)$'
+    return {le: float(n) for le, n in re.findall(pattern, metrics, re.M)}
 
 
 if __name__ == "__main__":
