@@ -138,3 +138,27 @@ def test_retention_settings_are_validated(tmp_path: Path) -> None:
         load_params(tmp_path / "params.yaml", environ={})
     with pytest.raises(ConfigError, match=r"retention\.label_expiry_days"):
         load_params(Path("params.yaml"), environ={"PREDMAINT_RETENTION__LABEL_EXPIRY_DAYS": "0"})
+
+
+def test_predmaint_log_prune_and_status(tmp_path: Path) -> None:
+    """The CLI on a project: a dry run changes nothing, a prune archives and names the data versions."""
+    from typer.testing import CliRunner
+
+    from predmaint.cli import app
+    from tests.conftest import make_project
+
+    params = make_project(tmp_path / "proj")
+    where = predlog.location(params)
+    fill(where)  # the clock's now: every row is days old, so the unlabelled ones have expired
+    args = ["--params", str(params.root / "params.yaml"), "log"]
+    env = {"PREDMAINT_RETENTION__HORIZON_ROWS": "1"}
+    dry = CliRunner().invoke(app, [*args, "prune", "--dry-run"], env=env)
+    assert dry.exit_code == 0 and "3 rows would be archived" in dry.output, dry.output
+    assert predlog.counts(where)["predictions"] == 9
+    done = CliRunner().invoke(app, [*args, "prune"], env=env)
+    assert done.exit_code == 0 and "3 rows archived" in done.output and "_prediction_archive" in done.output, (
+        done.output
+    )
+    assert predlog.counts(where)["predictions"] == 6, "k1 and u1–u4 (labelled, unused) and the newest stay"
+    status = CliRunner().invoke(app, [*args, "status"])
+    assert "6 predictions, 5 labelled" in status.output and "1 Parquet file(s)" in status.output, status.output
