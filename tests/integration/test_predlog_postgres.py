@@ -130,3 +130,10 @@ def test_replicas_starting_together_create_the_schema_without_a_race(url: str) -
         assert log.add_feedback([Feedback("a", 1)]).result().recorded == ["a"]
     finally:
         log.close()
+
+
+def test_retention_prunes_a_postgresql_log_like_sqlite(url: str, tmp_path: Path) -> None:
+    """The same prune as tests/code/test_retention.py, on PostgreSQL: archived, kept, reads unchanged."""
+    from tests.code.test_retention import run
+
+    run(url, tmp_path)
