@@ -28,6 +28,7 @@ class DayRow:
     training_cost: float | None = None
     reasons: list[str] = field(default_factory=list)
     gate: str = ""
+    verdict: str = ""
 
 
 def data_source(params: Params) -> tuple[str, str]:

@@ -13,6 +13,7 @@ import pytest
 from predmaint import schema
 from predmaint.config import MonitoringParams, Params
 from predmaint.data.simulate import simulate
+from predmaint.monitoring import rules
 from predmaint.monitoring.performance import baseline_from_metrics
 from predmaint.monitoring.summary import MonitoringSummary
 from predmaint.monitoring.tails import tail_counts, tail_limits
@@ -93,6 +94,26 @@ def test_rules_need_clear_evidence(policy: MonitoringParams) -> None:
     assert "physics_tail" not in met(crafted(beyond=12), policy)  # 2.4 %: lower bound 1.5 % < 3 × 1 %
     lenient = policy.model_copy(update={"performance_confidence": 0.5})
     assert "physics_tail" in met(crafted(beyond=16), lenient)  # the point estimate 3.2 % > 3 %
+
+
+def test_the_cost_rule_bounds_a_lucky_training_cost(policy: MonitoringParams) -> None:
+    # The simulator demo's v1: 28,667 per 1,000 on its 2,093 validation rows (5 missed, 10 false alarms),
+    # where its threshold was chosen by minimum cost; five ordinary days cost 72,000 (18 missed in 2,500).
+    lucky = baseline_from_metrics({"recall": 0.89, "tn": 2038, "fp": 10, "fn": 5, "tp": 40})
+    lucky["expected_cost_per_1000"] = 28_667.0
+    assert (lucky["rows"], lucky["fn"], lucky["fp"]) == (2093, 5, 10)
+
+    def pooled(fn: int) -> MonitoringSummary:
+        s = crafted(fn=fn, fp=0, positives=60)
+        prod = {**s.production, "expected_cost_per_1000": 1000 * 10_000 * fn / 2500}
+        return dataclasses.replace(s, rows=2500, labelled_rows=2500, production=prod, training=lucky)
+
+    point = {k: v for k, v in lucky.items() if k not in ("rows", "fn", "fp")}
+    assert rules.cost(dataclasses.replace(pooled(18), training=point), policy).met  # the old, exact baseline
+    ordinary = rules.cost(pooled(18), policy)
+    assert not ordinary.met, ordinary.reason
+    assert "≤ 1.25 × training's upper bound 56,9" in ordinary.reason and "on 2,093 validation rows" in ordinary.reason
+    assert rules.cost(pooled(40), policy).met  # 160,000 per 1,000: clearly above
 
 
 def test_a_rule_not_listed_is_reported_but_does_not_fire(policy: MonitoringParams) -> None:

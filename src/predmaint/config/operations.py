@@ -79,6 +79,7 @@ class MonitoringParams(Section):
 class ReplayParams(Section):
     drift_scenario: str
     drift_rows: int = Field(gt=0)
+    drift_days: int = Field(ge=1)
     request_batch: int = Field(gt=0)
 
 
