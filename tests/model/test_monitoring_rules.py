@@ -116,6 +116,23 @@ def test_the_cost_rule_bounds_a_lucky_training_cost(policy: MonitoringParams) ->
     assert rules.cost(pooled(40), policy).met  # 160,000 per 1,000: clearly above
 
 
+def test_the_performance_rules_bound_a_lucky_training_baseline(policy: MonitoringParams) -> None:
+    # v1 caught 41 of 46 validation failures (0.89) and erred on 15 of 2,093 rows. A day catching 5 of 10
+    # (upper bound 0.73) is below 0.89 - 0.15, but not below the baseline's lower bound 0.79 - 0.15.
+    lucky = baseline_from_metrics({"recall": 41 / 46, "tn": 2037, "fp": 10, "fn": 5, "tp": 41})
+    exact = {k: v for k, v in lucky.items() if k not in ("rows", "tp", "fn", "fp")}
+    day = crafted(fn=5, fp=1, positives=10)
+    assert rules.recall(dataclasses.replace(day, training=exact), policy).met
+    verdict = rules.recall(dataclasses.replace(day, training=lucky), policy)
+    assert not verdict.met and "upper bound 0.73 ≥ 0.64" in verdict.reason, verdict.reason
+    assert rules.recall(dataclasses.replace(crafted(fn=8, positives=10), training=lucky), policy).met
+    # 12 errors in 500 (lower bound 0.015): above 2 × 0.007, not above 2 × the baseline's upper bound 0.011
+    errors = crafted(fn=4, fp=8, positives=10)
+    assert rules.error_rate(dataclasses.replace(errors, training=exact), policy).met
+    verdict = rules.error_rate(dataclasses.replace(errors, training=lucky), policy)
+    assert not verdict.met and "training's upper bound 0.011 (15/2093 = 0.007)" in verdict.reason, verdict.reason
+
+
 def test_a_rule_not_listed_is_reported_but_does_not_fire(policy: MonitoringParams) -> None:
     only_drift = policy.model_copy(update={"rules": ["drift"]})
     decision = decide(crafted(alarms=60), pd.DataFrame(), only_drift, new_labelled_rows=500)
