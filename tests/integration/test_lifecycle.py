@@ -53,7 +53,7 @@ def test_drift_day_fires_retrains_and_the_service_serves_the_champion(lifecycle:
     assert decisions[-1]["reasons"], "the gate's decision must carry its reasons"
     tags = client.get_model_version(params.mlflow.registered_model, "2").tags
     assert tags["gate_decision"] == "promoted" and tags["gate_reasons"], tags  # the demo's drift makes retraining pay
-    assert champion.version == "2" and decisions[-1]["promoted"] == "true" and drift.note.endswith("hot-swapped")
+    assert str(champion.version) == "2" and decisions[-1]["promoted"] == "true" and drift.note.endswith("hot-swapped")
     assert decisions[-1]["rows_source"].startswith("data version ")  # the held-out gate window, recorded
 
     assert not (params.path(params.paths.monitoring_dir) / "decisions.csv").exists()

@@ -109,7 +109,7 @@ def test_the_demo_ends_with_a_justified_promotion_and_a_hot_swap(demo: DemoRun) 
     params = demo.params
     registry = client(params)
     champion = registry.get_model_version_by_alias(params.mlflow.registered_model, params.mlflow.champion_alias)
-    assert champion.version == "2" and champion.tags["gate_decision"] == "promoted", champion.tags
+    assert str(champion.version) == "2" and champion.tags["gate_decision"] == "promoted", champion.tags
     with params.path(params.paths.promotions_log).open() as fh:
         gate = list(csv.DictReader(fh))[-1]
     assert (gate["challenger_version"], gate["champion_version"], gate["promoted"]) == ("2", "1", "true"), gate
