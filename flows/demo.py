@@ -165,7 +165,7 @@ def run_day(params: Params, client: httpx.Client, name: str, frames: list[tuple[
         note,
         cost=prod.get("expected_cost_per_1000"),
         training_cost=train.get("expected_cost_per_1000"),
-        reasons=list(result["reasons"]),
+        reasons=list(result["headline"]),
         gate=gate,
         verdict=verdict,
     )
@@ -231,7 +231,9 @@ def main(params_path: str | None = None) -> int:
 
     params = project_params(params_path)
     console = DemoConsole(params.path(params.paths.run_dir))
-    console.console.print(f"predmaint demo — third-party output goes to [bold]{console.log_path}[/]")
+    log = console.log_path
+    shown = log.relative_to(params.root) if log.is_relative_to(params.root) else log
+    console.console.print(f"predmaint demo — third-party output goes to [bold]{shown}[/]")
     t0 = time.monotonic()
     _ACTIVE["console"] = console
     try:
@@ -243,10 +245,7 @@ def main(params_path: str | None = None) -> int:
     finally:
         _ACTIVE["console"] = None
     console.table(summary_table(rows))
-    console.table(decisions_table(rows))
-    for r in rows:
-        if r.verdict:
-            console.console.print(f"[bold]{r.day}, the gate[/]: {r.verdict}")
+    console.table(decisions_table(rows, str(params.monitoring.decisions_log)))
     source, described = data_source(params)
     warning = source_warning(source, described, short=True)
     if warning:

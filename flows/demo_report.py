@@ -26,7 +26,7 @@ class DayRow:
     note: str
     cost: float | None = None
     training_cost: float | None = None
-    reasons: list[str] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)  # the signals met (all reasons: decisions.csv)
     gate: str = ""
     verdict: str = ""
 
@@ -94,17 +94,25 @@ def summary_table(rows: list[DayRow]) -> Table:
     return table
 
 
-def decisions_table(rows: list[DayRow]) -> Table:
-    """Per day: the trigger's verdict with all its reasons, and the promotion gate's verdict with its numbers."""
+def decisions_table(rows: list[DayRow], decisions_log: str = "the decisions log") -> Table:
+    """Per day: the trigger's verdict with the signals met, and the promotion gate's verdict with its numbers.
+
+    A day on which no signal was met says so in one line; every rule's reason is in ``decisions_log``.
+    """
     table = Table(
-        title="Why: the trigger's reasons and the gate's verdict", title_justify="left", row_styles=["", "dim"]
+        title="Why: the trigger's reasons and the gate's verdict",
+        caption=f"every rule's numbers, day by day: {decisions_log}",
+        title_justify="left",
+        caption_justify="left",
+        row_styles=["", "dim"],
     )
     table.add_column("day", no_wrap=True)
     table.add_column("decision", ratio=1)
     for r in rows:
-        text = ("[bold red]RETRAIN[/]: " if r.fire else "no retrain: ") + "; ".join(r.reasons)
-        if r.gate:
-            text += f"\n[bold]gate[/]: {r.gate}"
+        said = "; ".join(r.reasons) or "every rule within its bound"
+        text = ("[bold red]RETRAIN[/]: " if r.fire else "no retrain: ") + said
+        if r.gate:  # the verdict in one sentence; every check's numbers are in the promotions log
+            text += f"\n[bold]gate[/]: {r.verdict or r.gate}"
         table.add_row(r.day, text)
     return table
 
@@ -117,9 +125,9 @@ def where_to_look(params: Params, api_log: Path, log: Path | None) -> list[str]:
     lines = [
         "[bold]Where to look[/]",
         "  UIs            [bold]make ui[/]  (MLflow registry, Prefect flow runs, Evidently dashboard; prints URLs)",
-        f"  Evidently      {(mon / 'day_01' / 'drift.html').as_uri()}  (one folder per day)",
+        f"  Evidently      {rel(mon / 'day_01' / 'drift.html')}  (one folder per day)",
         f"  Decisions      {rel(params.path(params.monitoring.decisions_log))}",
-        f"  Data Docs      {docs.as_uri()}",
+        f"  Data Docs      {rel(docs)}",
         f"  Served models  {rel(params.path(params.paths.deployment_log))}",
         "  Lineage        .venv/bin/predmaint lineage --model 1   (any version: its data back to the raw file)",
         f"  API log        {rel(api_log)}",

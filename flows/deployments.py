@@ -49,7 +49,11 @@ def deployments(params: Params) -> list[object]:
                     name="retrain-when-monitoring-says-so",
                     expect={RETRAIN_EVENT},
                     match={"prefect.resource.id": f"predmaint.model.{model}"},
-                    parameters={"reason": "{{ event.payload.reasons }}", "window_id": "{{ event.payload.window_id }}"},
+                    # `default`: an event emitted by hand (without a window) still starts the run.
+                    parameters={
+                        "reason": "{{ event.payload.reasons | default('event without reasons') }}",
+                        "window_id": "{{ event.payload.window_id | default(none) }}",
+                    },
                 )
             ],
             description="Run by the monitoring trigger: new window → gate → challenger → promotion gate.",

@@ -193,6 +193,7 @@ def monitoring(
         "training": summary.training,
         "fire": decision.fire,
         "reasons": decision.reasons,
+        "headline": decision.headline,
         "retraining": retraining_result,
         "model_version": context.model_version,
         "mlflow_run_id": run[1],

@@ -206,3 +206,75 @@ def test_checker_reports_each_kind_of_problem(reference: Reference, tmp_path: Pa
             "missing file: src/predmaint/nowhere.py",
         ]
     )
+
+
+# --- Page budgets of the written deliverables (issue 19) -------------------------------------------
+
+WORDS_PER_PAGE = 500
+LINE_WORDS = 10  # a table row, code line, diagram line or heading takes at least one printed line
+TABLE_FACTOR = 1.25  # table cells wrap in narrow columns and are padded: a row takes more room than its words
+TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{3,}")
+# page limits (min, max) of the graded documents; the design notes they link to have none
+PAGE_LIMITS = {
+    "docs/01-business-and-data.md": (1, 2),
+    "docs/02-concept.md": (4, 8),
+    "docs/03-technical-report.md": (3, 5),
+    "docs/04-evaluation-and-reflection.md": (1, 2),
+    "docs/05-manual-challenge.md": (1.5, 2),
+}
+SLIDE_LIMITS = (5, 8)
+
+
+def page_words(text: str) -> int:
+    """Word-equivalents a Markdown page fills when printed: prose by its words; fenced lines (code,
+    Mermaid) and headings by the space they take, at least one line of ``LINE_WORDS``; table rows by
+    their words × ``TABLE_FACTOR``, at least one line."""
+    prose, fenced = split_markdown(text)
+    total = sum(max(len(line.split()), LINE_WORDS) for line in fenced if line.strip())
+    for line in prose.splitlines():
+        stripped = line.strip()
+        if not stripped or TABLE_RULE.match(stripped):
+            continue
+        words = len(stripped.replace("|", " ").split())
+        if stripped.startswith("|"):
+            total += max(round(words * TABLE_FACTOR), LINE_WORDS)
+        elif stripped.startswith("#"):
+            total += max(words, LINE_WORDS)
+        else:
+            total += words
+    return total
+
+
+def slide_count(text: str) -> int:
+    """Slides of a Marp deck: the parts between ``---`` lines, after the front matter."""
+    body = re.sub(r"\A---\n.*?\n---\n", "", text, flags=re.S)
+    prose, _ = split_markdown(body)
+    return len([part for part in re.split(r"^---\s*$", prose, flags=re.M) if part.strip()])
+
+
+@pytest.mark.parametrize("name", sorted(PAGE_LIMITS))
+def test_graded_documents_keep_their_page_limits(name: str) -> None:
+    low, high = PAGE_LIMITS[name]
+    pages = page_words((REPO / name).read_text(encoding="utf-8")) / WORDS_PER_PAGE
+    assert low <= pages <= high, f"{name}: {pages:.2f} pages, limit {low}–{high} (≈ {WORDS_PER_PAGE} words a page)"
+
+
+def test_slides_keep_their_limit() -> None:
+    count = slide_count((REPO / "docs" / "slides.md").read_text(encoding="utf-8"))
+    assert SLIDE_LIMITS[0] <= count <= SLIDE_LIMITS[1], f"docs/slides.md: {count} slides"
+
+
+def test_budget_counts_tables_diagrams_and_slides() -> None:
+    prose = "word " * 100
+    table = "| a | b |\n| --- | --- |\n" + "| x | y |\n" * 20
+    wide_row = "| " + " | ".join(["word word word word"] * 4) + " |"
+    diagram = "```mermaid\nflowchart LR\n" + "  a --> b\n" * 30 + "```\n"
+    assert page_words(prose) == 100
+    assert page_words(table) == 21 * LINE_WORDS  # header + 20 rows, the rule line takes no space
+    assert page_words(wide_row) == 16 * TABLE_FACTOR
+    assert page_words(diagram) == 31 * LINE_WORDS
+    assert page_words("# Title\n\n" + prose) == LINE_WORDS + 100
+    overflowing = "\n\n".join([prose] * 9 + [table, diagram])
+    assert page_words(overflowing) / WORDS_PER_PAGE > 2  # a 2-page document this long fails
+    deck = "---\nmarp: true\n---\n\n# one\n\n---\n\n# two\n\n```text\n---\n```\n\n---\n\n# three\n"
+    assert slide_count(deck) == 3

@@ -49,6 +49,7 @@ class DemoRun:
     porcelain: str
     dvc_status: str
     manifest_before: dict[str, str]
+    console: str = ""
     repro_output: str = ""
     porcelain_after_repro: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
@@ -71,7 +72,17 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
     # the repo's venv here: the sync would re-point its editable install at the clone.
     env = _clone_env(PREDMAINT_DATA_PATH=str(REAL_DATA), PREDMAINT_API_PORT=str(free_port()))
     started = time.monotonic()
-    _run(["make", "demo"], root, env)
+    done = subprocess.run(
+        ["make", "demo"],
+        cwd=root,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        check=False,
+        timeout=1800,
+    )
+    assert done.returncode == 0, f"make demo failed ({done.returncode}):\n{done.stdout[-8000:]}"
     seconds = time.monotonic() - started
     report_timing(f"make demo in a fresh clone (real data): {seconds:.0f} s")
     params = load_params(root / "params.yaml", environ={})
@@ -81,6 +92,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
         porcelain=_run(["git", "status", "--porcelain"], root, env),
         dvc_status=_run(["dvc", "status"], root, env),
         manifest_before=_latest_md5(params),
+        console=done.stdout,
     )
     run.repro_output = _run(["dvc", "repro"], root, env)
     run.porcelain_after_repro = _run(["git", "status", "--porcelain"], root, env)
@@ -119,6 +131,16 @@ def test_the_demo_ends_with_a_justified_promotion_and_a_hot_swap(demo: DemoRun) 
     with params.path(params.paths.deployment_log).open() as fh:
         served = list(csv.DictReader(fh))
     assert served[0]["version"] == "1" and served[-1]["version"] == "2" and served[-1]["reason"] != "startup", served
+
+
+def test_the_demo_console_tells_the_story_in_at_most_60_lines(demo: DemoRun) -> None:
+    """Issue 17: after the dependency sync (make's echo of the `predmaint demo` command), ≤ 60 lines."""
+    lines = demo.console.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.rstrip().endswith("predmaint demo"))
+    story = lines[start + 1 :]
+    report_timing(f"make demo console after the dependency sync: {len(story)} lines")
+    assert len(story) <= 60, "\n".join(story)
+    assert any("promot" in line.lower() for line in story), "\n".join(story)
 
 
 def test_every_version_records_a_clean_tree(demo: DemoRun) -> None:

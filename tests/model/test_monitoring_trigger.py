@@ -197,3 +197,15 @@ def test_append_writes_header_once(policy: MonitoringParams, tmp_path: Path) -> 
     for _ in range(2):
         append_decision(log, decide(s, read_decisions(log), policy), s)
     assert log.read_text().count("window_id,") == 1
+
+
+def test_the_headline_names_only_the_signals_met_and_what_blocked_them(policy: MonitoringParams) -> None:
+    quiet = decide(window("d1", 0.0), pd.DataFrame(), policy)
+    assert quiet.headline == [] and len(quiet.reasons) >= 3
+    drifted = decide(window("d2", 0.5), pd.DataFrame(), policy)
+    assert drifted.fire and len(drifted.headline) == 1 and drifted.headline[0].startswith("drift:")
+    few = policy.model_copy(update={"min_new_labelled_rows": 10_000})
+    blocked = decide(window("d3", 0.5), pd.DataFrame(), few)
+    assert not blocked.fire
+    assert blocked.headline[0].startswith("not fired although drift met")
+    assert "new labelled rows" in blocked.headline[-1]

@@ -171,3 +171,17 @@ def test_challenger_better_only_on_its_own_tuning_slice_is_refused(project: Para
     assert not decision.promoted, decision.reasons
     assert decision.udi_range is not None and decision.udi_range[0] > int(tuned[schema.UDI].max())
     assert _tags(deep, challenger.version)["gate_decision"] == "lost"
+
+
+def test_production_rows_a_window_holds_are_matched_by_readings_not_ids(project: Params) -> None:
+    stream = production_stream(project)
+    assert stream is not None
+    seen = stream.iloc[100:400].copy()
+    seen[schema.UDI] = range(50_001, 50_001 + len(seen))  # ids re-assigned, as rows coming back from the log get
+    left = production_stream(project, exclude=seen)
+    assert left is not None and len(left) == len(stream) - 300
+    assert not set(left[schema.UDI]) & set(stream.iloc[100:400][schema.UDI])
+    other = stream.iloc[:300].copy()
+    other[schema.TORQUE] = other[schema.TORQUE] + 0.05  # same ids, other readings: not the same rows
+    kept = production_stream(project, exclude=other)
+    assert kept is not None and len(kept) == len(stream)

@@ -220,7 +220,7 @@ def train(params: Params, data_file: Path | None = None) -> TrainResult:
     source = data_file or params.path(params.paths.reference)
     frame = read_training_data(source)
     fitted = fit(FitSettings.of(params), frame)
-    stream = production_stream(params, exclude_udi=frame[schema.UDI])
+    stream = production_stream(params, exclude=frame)
     production = score(fitted.pipeline, stream, fitted.threshold, params.costs) if stream is not None else None
     return log_training_run(
         params,

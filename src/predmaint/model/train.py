@@ -170,8 +170,13 @@ def fit(settings: FitSettings, frame: pd.DataFrame) -> Fitted:
     return Fitted(pipeline, threshold, source, fit_rows, holdout, proba, validation)
 
 
-def production_stream(params: Params, exclude_udi: pd.Series | None = None) -> pd.DataFrame | None:
-    """The labelled production days joined on UDI, minus rows in ``exclude_udi``; None if absent."""
+def production_stream(params: Params, exclude: pd.DataFrame | None = None) -> pd.DataFrame | None:
+    """The labelled production days joined on UDI, minus every reading that is also in ``exclude``.
+
+    Rows are matched on their readings (the model's input columns), not on ``UDI``: rows that came
+    back through the prediction log get new ids in arrival order (``data.retrain``), which can
+    coincide with the ids of other production rows. Returns None when nothing is left.
+    """
     days = split.production_days(params)
     if not days:
         return None
@@ -180,9 +185,19 @@ def production_stream(params: Params, exclude_udi: pd.Series | None = None) -> p
         feats, labels = split.load_day(params, day)
         parts.append(feats.merge(labels, on=schema.UDI, how="inner", validate="one_to_one"))
     stream = pd.concat(parts, ignore_index=True)
-    if exclude_udi is not None:
-        stream = stream[~stream[schema.UDI].isin(exclude_udi)].reset_index(drop=True)
+    if exclude is not None and not exclude.empty:
+        stream = stream[~_readings_in(stream, exclude)].reset_index(drop=True)
     return stream if not stream.empty else None
+
+
+def _readings_in(frame: pd.DataFrame, other: pd.DataFrame) -> pd.Series:
+    """Per row of ``frame``: whether ``other`` holds a row with the same readings."""
+
+    def keys(f: pd.DataFrame) -> pd.MultiIndex:
+        numbers = f[list(schema.NUMERIC_FEATURES)].apply(pd.to_numeric).astype(float).round(6)
+        return pd.MultiIndex.from_frame(numbers.assign(**{schema.TYPE: f[schema.TYPE].astype(str)}))
+
+    return pd.Series(keys(frame).isin(keys(other)), index=frame.index)
 
 
 def score(pipeline: Pipeline, frame: pd.DataFrame, threshold: float, costs: CostParams) -> dict[str, Any]:

@@ -47,6 +47,7 @@ class TriggerDecision:
     rules_met: list[str] = field(default_factory=list)
     signals_met: list[str] = field(default_factory=list)
     blocked_by: list[str] = field(default_factory=list)
+    headline: list[str] = field(default_factory=list)
     consecutive_drift_windows: int = 0
     windows_since_retrain: int | None = None
     new_labelled_rows: int = 0
@@ -143,27 +144,29 @@ def decide(
     pool = evidence.pooled(summary, past, policy.evidence_windows)
     verdicts = rules.evaluate(summary, policy, streak, pool)
     met: list[str] = [v.rule for v in verdicts if v.met and v.rule in policy.rules]
-    reasons = [
+    rule_reasons = [
         v.reason if v.rule in policy.rules or not v.met else f"(not a trigger rule) {v.reason}" for v in verdicts
     ]
     blocked: list[str] = []
+    checks: list[str] = []
     if windows_since_retrain is not None and windows_since_retrain <= policy.cooldown_windows:
         blocked.append("cooldown")
-        reasons.append(
+        checks.append(
             f"cooldown: {windows_since_retrain} window(s) since the last retrain (needs > {policy.cooldown_windows})"
         )
     if new_labelled_rows < policy.min_new_labelled_rows:
         blocked.append("new_labels")
-        reasons.append(
+        checks.append(
             f"{new_labelled_rows} new labelled rows since the last retrain (needs ≥ {policy.min_new_labelled_rows})"
         )
     fire = bool(met) and not blocked
-    if met and blocked:
-        reasons.insert(0, f"not fired although {', '.join(met)} met: blocked by {', '.join(blocked)}")
+    verdict = [f"not fired although {', '.join(met)} met: blocked by {', '.join(blocked)}"] if met and blocked else []
+    headline = verdict + [r for v, r in zip(verdicts, rule_reasons, strict=True) if v.met] + (checks if met else [])
     return TriggerDecision(
         window_id=summary.window_id,
         fire=fire,
-        reasons=reasons,
+        reasons=verdict + rule_reasons + checks,
+        headline=headline,
         rules_met=met,
         signals_met=[v.rule for v in verdicts if v.met],
         blocked_by=blocked,

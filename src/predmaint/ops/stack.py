@@ -108,7 +108,7 @@ def services(params: Params) -> list[Service]:
             params.orchestration.mlflow_port,
         ),
         Service(
-            "api", [_bin("predmaint"), "serve"], u["api"], f"{u['api']}/ready", client_env(params), params.serving.port
+            "api", [_bin("predmaint"), "serve"], u["api"], f"{u['api']}/health", client_env(params), params.serving.port
         ),
         Service(
             "runner",
