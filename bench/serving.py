@@ -99,9 +99,14 @@ def server(name: str, cmd: list[str], ready: str, env: dict[str, str], log_dir: 
 def all_workers_ready(
     url: str, body: str, headers: dict[str, str] | None = None, in_a_row: int = 40, timeout_s: float = 300
 ) -> str:
-    """Wait until ``in_a_row`` consecutive requests succeed (every worker has loaded its model)."""
+    """Wait until ``in_a_row`` consecutive requests succeed (every worker has loaded its model).
+
+    Each request goes on a new connection (``Connection: close``): on one keep-alive connection every
+    request reaches the same worker, and a worker still loading its model would answer 503 later.
+    """
     deadline, ok, text = time.monotonic() + timeout_s, 0, ""
-    with httpx.Client(headers={"content-type": "application/json", **(headers or {})}) as client:
+    fresh = {"content-type": "application/json", "connection": "close", **(headers or {})}
+    with httpx.Client(headers=fresh) as client:
         while ok < in_a_row:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"{url} did not answer {in_a_row} requests in a row within {timeout_s} s")

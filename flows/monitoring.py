@@ -27,13 +27,12 @@ RETRAIN_EVENT = "predmaint.retrain.requested"
 
 @task(name="read-window")
 def read_window(params: Params, since: float | None, rows: int | None) -> pd.DataFrame:
-    """Served predictions (with any labels) from the prediction log."""
-    from predmaint.service.predlog import location
-    from predmaint.service.predlog import read_window as read
+    """Served predictions (with any labels) from the prediction log, across its archive if needed."""
+    from predmaint.service.predlog import location, read_log
     from predmaint.service.predlog_db import display
 
     limit = rows or (None if since is not None else params.monitoring.window_rows)
-    frame = read(location(params), since=since, limit=limit)
+    frame = read_log(params, since=since, limit=limit)
     if frame.empty:
         raise ValueError(f"no predictions in {display(location(params))} for this window")
     return frame
@@ -127,6 +126,16 @@ def publish_decision(
     publish_table("monitoring-decision", rows, description)
 
 
+@task(name="prune-prediction-log")
+def prune_log(params: Params) -> dict[str, Any]:
+    """Retention: log rows beyond the ``retention`` horizon whose labels were used or expired move to
+    Parquet data versions (manifest + DVC) before they leave the live log (docs/serving.md)."""
+    from predmaint.service.retention import prune_project
+
+    done = prune_project(params)
+    return {"archived": done.archived, "versions": done.versions, "kept_changed": done.kept_changed}
+
+
 def scenario_of(window_id: str) -> str:
     """``heat_wave`` for ``day_07_heat_wave``; ``production`` for ``day_03`` and other ids."""
     parts = window_id.split("_", 2)
@@ -141,7 +150,7 @@ def monitoring(
     window_id: str | None = None,
     on_trigger: Literal["event", "subflow", "none"] = "event",
 ) -> dict[str, Any]:
-    """Monitor one window of served predictions and decide whether to retrain.
+    """Monitor one window of served predictions, decide whether to retrain, then prune the log (retention).
 
     Args:
         params_path: The params file (default: ``$PREDMAINT_PARAMS`` or ./params.yaml).
@@ -185,6 +194,7 @@ def monitoring(
         from flows.retraining import retraining
 
         retraining_result = retraining(params_path, reason="; ".join(decision.rules_met), window_id=summary.window_id)
+    pruned = prune_log(params)  # after a retraining, whose labels are now used
     return {
         "window_id": summary.window_id,
         "rows": summary.rows,
@@ -197,4 +207,5 @@ def monitoring(
         "retraining": retraining_result,
         "model_version": context.model_version,
         "mlflow_run_id": run[1],
+        "pruned": pruned,
     }

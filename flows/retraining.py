@@ -23,12 +23,16 @@ if TYPE_CHECKING:
 
 @task(name="build-retraining-window")
 def build_window(params: Params, reason: str, window_id: str | None) -> RetrainWindow:
-    """Reference + labelled production rows (prediction-log snapshot, feedback) as new data versions."""
-    from predmaint.data.retrain import prepare
-    from predmaint.service.predlog import location, read_window
+    """Reference + labelled production rows (prediction-log snapshot across its archive, feedback) as
+    new data versions; the labels used are marked so retention may archive them."""
+    from predmaint.data.retrain import prepare, trusted_labels
+    from predmaint.service.predlog import location, read_log
+    from predmaint.service.retention import mark_used
 
-    log_frame = read_window(location(params))
-    return prepare(params, log_frame, reason, trigger_window=window_id)
+    log_frame = read_log(params)
+    window = prepare(params, log_frame, reason, trigger_window=window_id)
+    mark_used(location(params), trusted_labels(log_frame), window.labelled.version_id)
+    return window
 
 
 @task(name="data-gate")

@@ -106,3 +106,27 @@ def test_cancelled_jobs_are_skipped() -> None:
 def test_submit_before_start_is_an_error() -> None:
     with pytest.raises(RuntimeError, match="not running"):
         _submit(MicroBatcher(Recorder(), 4, 0.0), 1, 1.0)
+
+
+def test_a_job_that_waited_past_the_budget_is_shed_not_scored() -> None:
+    """While the worker is busy, jobs queued behind it age past the budget: they fail with ShedError unscored."""
+    from predmaint.service.batcher import ShedError
+
+    gate = threading.Event()
+    rec = Recorder(gate)
+    batcher = MicroBatcher(rec, max_size=64, max_wait_s=0.002).start()
+    try:
+        blocker = _submit(batcher, 1, 0.0)
+        assert rec.entered.wait(10)
+        batcher.budget_s = 1e-6  # any job that has to queue behind the busy worker is past it
+        late = [_submit(batcher, 1, float(v)) for v in range(1, 4)]
+        gate.set()
+        assert blocker.result(10) == [0.0]  # type: ignore[attr-defined]
+        for fut in late:
+            with pytest.raises(ShedError, match="waited over"):
+                fut.result(10)  # type: ignore[attr-defined]
+        batcher.budget_s = 10.0
+        assert _submit(batcher, 1, 7.0).result(10) == [35.0]  # type: ignore[attr-defined]
+    finally:
+        batcher.stop()
+    assert rec.batches == [[1], [1]], "the shed jobs never reached the model"

@@ -84,6 +84,14 @@ def test_retraining_window_is_a_dvc_tracked_data_version(lifecycle: tuple[Params
     assert labelled.details["prediction_log_sha256"] and labelled.details["trigger_window"].endswith(
         params.replay.drift_scenario
     )
+    from predmaint.service import predlog, predlog_db
+
+    conn = predlog.connect(predlog.location(params), readonly=True)
+    try:  # retention may archive these labels now: the retraining marked each one it used
+        used = dict(predlog_db.execute(conn, "SELECT used_by, COUNT(*) FROM feedback GROUP BY used_by"))
+    finally:
+        conn.close()
+    assert used.get(labelled.version_id) == labelled.rows, used
     gate = manifest.validations({window.md5})
     assert gate and Path(gate[0].path).parent == folder.relative_to(params.root)
     assert not list(folder.glob("*.dvc")), "run-time pointers would be untracked files in git"

@@ -95,3 +95,10 @@ def test_monitoring_and_retraining_read_the_url_from_params(url: str, sim_params
     window = load_window(params, LOG_WINDOW, rows=20)
     assert list(window["request_id"]) == [f"m{i}" for i in range(10, 30)]
     assert not params.path(params.paths.prediction_log).exists(), "nothing went to the SQLite file"
+
+
+def test_retention_prunes_a_postgresql_log_like_sqlite(url: str, tmp_path: Path) -> None:
+    """The same prune as tests/code/test_retention.py, on PostgreSQL: archived, kept, reads unchanged."""
+    from tests.code.test_retention import run
+
+    run(url, tmp_path)

@@ -46,6 +46,12 @@ def _encode(content: Any) -> bytes:
     return json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
 
 
+async def _send(send: Send, status: int, payload: bytes, headers: list[tuple[bytes, bytes]] | None = None) -> None:
+    head = [_JSON, *(headers or ()), (b"content-length", str(len(payload)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": head})
+    await send({"type": "http.response.body", "body": payload})
+
+
 class Predict:
     """The ASGI endpoint of ``POST /predict`` (a class: Starlette mounts instances as plain ASGI apps)."""
 
@@ -54,27 +60,22 @@ class Predict:
         ``POST /feedback``, the model version, and the physical reason behind risky readings."""
         service: Service = scope["app"].state.service
         s = service.settings.serving
-        if service.waiting >= s.max_queue:
+        if service.waiting >= s.max_queue:  # answered here, without the exception machinery: shedding is cheap
             service.metrics.shed.labels("queue_full").inc()
-            raise HTTPException(
-                503,
-                f"overloaded: {service.waiting} requests already wait for the model (serving.max_queue); retry later",
-                headers={"Retry-After": str(s.retry_after_s)},
+            detail = (
+                f"overloaded: {service.waiting} requests already wait for the model (serving.max_queue); retry later"
             )
+            await _send(send, 503, _encode({"detail": detail}), [(b"retry-after", str(s.retry_after_s).encode())])
+            return
         service.waiting += 1
         try:
             scored, ids, single = await self._score(service, scope, receive)
         finally:
             service.waiting -= 1
-        headers = [_JSON]
         if single:
-            payload = _encode(scored.predictions[0])
-            headers.append((b"x-request-id", ids[0].encode()))
+            await _send(send, 200, _encode(scored.predictions[0]), [(b"x-request-id", ids[0].encode())])
         else:
-            payload = _encode(scored.predictions)
-        headers.append((b"content-length", str(len(payload)).encode()))
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
-        await send({"type": "http.response.body", "body": payload})
+            await _send(send, 200, _encode(scored.predictions))
 
     @staticmethod
     async def _score(service: Service, scope: Scope, receive: Receive) -> tuple[Any, list[str], bool]:

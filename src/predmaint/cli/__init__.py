@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from predmaint.cli import batch, data, lifecycle, lineage, model, monitor, quality, serve, ui
+from predmaint.cli import batch, data, lifecycle, lineage, log, model, monitor, quality, serve, ui
 from predmaint.cli.help import Group, polish
 from predmaint.config import PARAMS_ENV, ConfigError, Params, load_params
 from predmaint.config.runtime import disable_telemetry
@@ -58,6 +58,6 @@ def get(ctx: typer.Context) -> Params:
         raise typer.Exit(2) from None
 
 
-for area in (data, lineage, quality, model, serve, ui, monitor, batch, lifecycle):
+for area in (data, lineage, quality, model, serve, ui, monitor, log, batch, lifecycle):
     area.register(app, get)
 polish(app)

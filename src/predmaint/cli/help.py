@@ -10,7 +10,7 @@ from typer.core import TyperCommand, TyperGroup
 PANELS = {
     "Data": ("ingest", "split", "lineage", "simulate", "validate", "clean", "docs"),
     "Model": ("train", "backtest", "evaluate", "promote", "rollback", "reproduce", "batch"),
-    "Serve and monitor": ("serve", "monitor", "replay", "ui"),
+    "Serve and monitor": ("serve", "monitor", "replay", "log", "ui"),
     "Lifecycle and stack": ("demo", "reset", "stack"),
 }
 

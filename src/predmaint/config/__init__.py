@@ -38,7 +38,13 @@ from predmaint.config.model import (
     PromotionParams,
     TrainingParams,
 )
-from predmaint.config.operations import MonitoringParams, OrchestrationParams, ReplayParams, ServingParams
+from predmaint.config.operations import (
+    MonitoringParams,
+    OrchestrationParams,
+    ReplayParams,
+    RetentionParams,
+    ServingParams,
+)
 
 __all__ = [
     "ENV_ALIASES",
@@ -60,6 +66,7 @@ __all__ = [
     "PromotionParams",
     "QualityParams",
     "ReplayParams",
+    "RetentionParams",
     "ScenarioParams",
     "ServingParams",
     "SimulatorParams",

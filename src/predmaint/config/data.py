@@ -39,6 +39,7 @@ class PathParams(Section):
     mlruns_dir: Path
     prediction_log: Path
     prediction_log_url: str = ""
+    prediction_archive_dir: Path
     deployment_log: Path
     promotions_log: Path
     dvc_remote: Path

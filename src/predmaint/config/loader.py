@@ -29,7 +29,13 @@ from predmaint.config.model import (
     PromotionParams,
     TrainingParams,
 )
-from predmaint.config.operations import MonitoringParams, OrchestrationParams, ReplayParams, ServingParams
+from predmaint.config.operations import (
+    MonitoringParams,
+    OrchestrationParams,
+    ReplayParams,
+    RetentionParams,
+    ServingParams,
+)
 
 PARAMS_ENV = "PREDMAINT_PARAMS"
 ENV_PREFIX = "PREDMAINT_"
@@ -67,6 +73,7 @@ class Params(Section):
     serving: ServingParams
     monitoring: MonitoringParams
     replay: ReplayParams
+    retention: RetentionParams
     orchestration: OrchestrationParams
 
     @model_validator(mode="after")

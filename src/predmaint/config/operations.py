@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from predmaint import schema
 from predmaint.config.base import Section
@@ -74,6 +74,26 @@ class MonitoringParams(Section):
     sliding_window_rows: int = Field(gt=0)
     max_rows_for_drift: int = Field(gt=0)
     feedback_delay_s: float = Field(ge=0)
+
+
+class RetentionParams(Section):
+    """How much of the prediction log stays live; older rows move to Parquet data versions.
+
+    Retention only ever archives a prediction whose label has been used by a retraining, or that got
+    no usable label (none, or none with a recorded source) within ``label_expiry_days``; among those,
+    the newest ``horizon_rows`` (or those younger than ``horizon_days``) stay live. Give exactly one horizon.
+    """
+
+    horizon_rows: int | None = Field(default=None, gt=0)
+    horizon_days: float | None = Field(default=None, gt=0)
+    label_expiry_days: float = Field(gt=0)
+    archive_batch_rows: int = Field(gt=0)
+
+    @model_validator(mode="after")
+    def _one_horizon(self) -> RetentionParams:
+        if (self.horizon_rows is None) == (self.horizon_days is None):
+            raise ValueError("give exactly one of horizon_rows and horizon_days (the other null)")
+        return self
 
 
 class ReplayParams(Section):

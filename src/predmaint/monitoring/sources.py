@@ -58,7 +58,8 @@ def load_reference(params: Params, path: Path | None = None) -> pd.DataFrame:
 
 
 def load_window(params: Params, source: str, rows: int | None = None) -> pd.DataFrame:
-    """The window to monitor: a CSV file, or the newest ``rows`` predictions of the prediction log.
+    """The window to monitor: a CSV file, or the newest ``rows`` predictions of the prediction log
+    (across its archive when the live log holds fewer).
 
     Args:
         params: The project parameters.
@@ -69,13 +70,12 @@ def load_window(params: Params, source: str, rows: int | None = None) -> pd.Data
         FileNotFoundError: The CSV does not exist, or the log holds no predictions yet.
     """
     if source == LOG_WINDOW:
-        from predmaint.service.predlog import location, read_window
+        from predmaint.service.predlog import location, read_log
         from predmaint.service.predlog_db import display
 
-        log = location(params)
-        frame = read_window(log, limit=rows or params.monitoring.window_rows)
+        frame = read_log(params, limit=rows or params.monitoring.window_rows)
         if frame.empty:
-            raise FileNotFoundError(f"the prediction log {display(log)} holds no predictions yet")
+            raise FileNotFoundError(f"the prediction log {display(location(params))} holds no predictions yet")
         return frame
     path = Path(source)
     if not path.is_file():

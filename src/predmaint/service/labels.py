@@ -61,7 +61,12 @@ class FeedbackResult:
 
 
 def ensure_schema(conn: Any) -> None:
-    """Add the history table and the ``feedback.source`` column to a log (idempotent; old logs too)."""
+    """Add the history table and the ``feedback.source`` and ``used_by`` columns to a log (idempotent).
+
+    ``used_by`` names the data version of the retraining that used the label (set by
+    :func:`predmaint.service.retention.mark_used`; a correction clears it): retention may archive
+    a labelled prediction only once its label has been used.
+    """
     if isinstance(conn, sqlite3.Connection):
         columns = {r[1] for r in db.execute(conn, "PRAGMA table_info(feedback)")}
     else:
@@ -69,8 +74,9 @@ def ensure_schema(conn: Any) -> None:
         columns = {r[0] for r in db.execute(conn, query)}
     with conn:
         db.execute(conn, HISTORY_DDL)
-        if "source" not in columns:
-            db.execute(conn, "ALTER TABLE feedback ADD COLUMN source TEXT")
+        for column in ("source", "used_by"):
+            if column not in columns:
+                db.execute(conn, f"ALTER TABLE feedback ADD COLUMN {column} TEXT")
 
 
 def apply_feedback(conn: Any, items: Sequence[Feedback]) -> FeedbackResult:
@@ -115,7 +121,7 @@ def apply_feedback(conn: Any, items: Sequence[Feedback]) -> FeedbackResult:
                 conn,
                 "INSERT INTO feedback (request_id, target, failure_mode, ts, source) VALUES (?, ?, ?, ?, ?) "
                 "ON CONFLICT (request_id) DO UPDATE SET target = excluded.target, "
-                "failure_mode = excluded.failure_mode, ts = excluded.ts, source = excluded.source",
+                "failure_mode = excluded.failure_mode, ts = excluded.ts, source = excluded.source, used_by = NULL",
                 (item.request_id, item.target, item.failure_mode, now, item.source),
             )
             (result.recorded if before is None else result.updated).append(item.request_id)

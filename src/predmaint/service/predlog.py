@@ -5,8 +5,8 @@ while a transaction runs go into the next one together, and the service answers 
 after the transaction holding its rows has committed, so a crash loses at most the requests still
 in flight. Request ids are time-ordered (UUIDv7 layout), so the primary-key index grows at its
 right edge instead of touching random pages: insert cost stays flat as the log grows. WAL lets
-readers (monitoring, ``read_window``) run while the service writes; several worker processes may
-share the file (busy timeout). Feedback (the true label, optional failure mode) is stored in its
+readers (monitoring, :mod:`~predmaint.service.predlog_read`) run while the service writes; several
+worker processes may share the file (busy timeout). Feedback (the true label, optional failure mode) is stored in its
 own table keyed by ``request_id`` and joined on read. With a ``postgresql://`` URL
 (``paths.prediction_log_url``) the same tables live in PostgreSQL, which several API replicas on
 several hosts share (:mod:`predmaint.service.predlog_db` hides the driver differences).
@@ -22,12 +22,8 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import numpy as np
-import pandas as pd
-
-from predmaint import schema
 from predmaint.service import predlog_db as db
 from predmaint.service.labels import (  # labels: provenance, corrections, history (issue 18)
     Feedback,
@@ -37,12 +33,12 @@ from predmaint.service.labels import (  # labels: provenance, corrections, histo
     apply_feedback,
     ensure_schema,
 )
-from predmaint.service.predlog_db import Location
+from predmaint.service.predlog_db import INPUT_COLUMNS, PREDICTION_COLUMNS, Location
+from predmaint.service.predlog_read import counts, location, read_log, read_window, utc_from_seconds
 
-if TYPE_CHECKING:
-    from predmaint.config import Params
-
-__all__ = [  # the label types live in predmaint.service.labels; re-exported for the log's callers
+__all__ = [  # labels live in predmaint.service.labels, reading in predlog_read; re-exported for callers
+    "INPUT_COLUMNS",
+    "PREDICTION_COLUMNS",
     "Feedback",
     "FeedbackResult",
     "LabelConflictError",
@@ -52,21 +48,11 @@ __all__ = [  # the label types live in predmaint.service.labels; re-exported for
     "counts",
     "location",
     "new_request_id",
+    "read_log",
     "read_window",
+    "utc_from_seconds",
 ]
 
-INPUT_COLUMNS: tuple[str, ...] = tuple(schema.SNAKE_CASE[c] for c in schema.FEATURE_COLUMNS)
-PREDICTION_COLUMNS: tuple[str, ...] = (
-    "request_id",
-    "ts",
-    *INPUT_COLUMNS,
-    "probability",
-    "decision",
-    "threshold",
-    "predicted_modes",
-    "model_name",
-    "model_version",
-)
 _ids = random.Random(os.urandom(32))
 
 
@@ -209,93 +195,3 @@ class PredictionLog:
             self._queue.put(_STOP)
             self._thread.join(timeout)
             self._thread = None
-
-
-def location(params: Params) -> Location:
-    """Where the log lives: ``paths.prediction_log_url`` (PostgreSQL) or else ``paths.prediction_log``."""
-    return params.paths.prediction_log_url or params.path(params.paths.prediction_log)
-
-
-def read_window(
-    path: Location, since: float | pd.Timestamp | str | None = None, limit: int | None = None
-) -> pd.DataFrame:
-    """Predictions joined with their feedback, oldest first — what monitoring reads.
-
-    Args:
-        path: The SQLite file (``paths.prediction_log``) or a ``postgresql://`` URL (:func:`location`).
-        since: Only predictions made strictly after this time (UNIX seconds or a timestamp).
-        limit: Only the newest ``limit`` predictions (after ``since``).
-
-    Returns:
-        One row per prediction: the AI4I feature columns (``Type``, ``Air temperature [K]`` …),
-        ``prediction`` (failure probability), ``decision`` (0/1), ``threshold``, ``predicted_modes``,
-        ``model_name``, ``model_version``, ``request_id``, ``timestamp`` (UTC), ``target`` (the label,
-        NaN without feedback), ``failure_mode`` (from feedback) and ``feedback_timestamp``.
-        An empty frame with these columns if the log does not exist yet.
-    """
-    if isinstance(since, str | pd.Timestamp):
-        stamp = pd.Timestamp(since)
-        since = (stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp).timestamp()
-    sql = (
-        "SELECT p.*, f.target AS target, f.failure_mode AS failure_mode, f.ts AS feedback_ts, "
-        "f.source AS label_source "
-        "FROM predictions p LEFT JOIN feedback f USING (request_id)"
-    )
-    args: list[Any] = []
-    if since is not None:
-        sql += " WHERE p.ts > ?"
-        args.append(float(since))
-    sql += " ORDER BY p.ts DESC, p.rowid DESC"
-    if limit is not None:
-        sql += " LIMIT ?"
-        args.append(int(limit))
-    if db.exists(path):
-        conn = connect(path, readonly=True)
-        try:
-            frame = db.frame(conn, sql, args)
-        finally:
-            conn.close()
-    else:
-        frame = pd.DataFrame(columns=[*PREDICTION_COLUMNS, "target", "failure_mode", "feedback_ts", "label_source"])
-    return _shape(frame.iloc[::-1].reset_index(drop=True))
-
-
-def utc_from_seconds(seconds: pd.Series) -> pd.Series:
-    """UNIX seconds to UTC timestamps, NaT where missing.
-
-    Only the non-null values reach ``pd.to_datetime(..., unit="s")``: pandas 2.x rounds the
-    uninitialised memory behind NaN when a unit is given, which raises ``FloatingPointError`` at random
-    under ``np.errstate(all="raise")`` (pandas-dev/pandas#58419, fixed in 3.0).
-    """
-    values = seconds.astype(float)
-    out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns, UTC]")
-    known = values.notna()
-    if known.any():
-        out[known] = pd.to_datetime(values[known], unit="s", utc=True)
-    return out
-
-
-def _shape(frame: pd.DataFrame) -> pd.DataFrame:
-    out = frame.rename(columns={**schema.FROM_SNAKE_CASE, "probability": "prediction"})
-    out["timestamp"] = utc_from_seconds(out.pop("ts"))
-    out["feedback_timestamp"] = utc_from_seconds(out.pop("feedback_ts"))
-    out["target"] = out["target"].astype(float)
-    out["decision"] = out["decision"].astype(int)
-    out["prediction"] = out["prediction"].astype(float)
-    for col in schema.NUMERIC_FEATURES:
-        out[col] = out[col].astype(float)
-    out["failure_mode"] = out["failure_mode"].where(out["failure_mode"].notna(), np.nan)
-    first = ["request_id", "timestamp", *schema.FEATURE_COLUMNS, "prediction", "decision", "threshold"]
-    return out[first + [c for c in out.columns if c not in first]]
-
-
-def counts(path: Location) -> dict[str, int]:
-    """Number of predictions and of labelled predictions in the log."""
-    if not db.exists(path):
-        return {"predictions": 0, "labelled": 0}
-    conn = connect(path, readonly=True)
-    try:
-        n = db.execute(conn, "SELECT (SELECT COUNT(*) FROM predictions), (SELECT COUNT(*) FROM feedback)")[0]
-    finally:
-        conn.close()
-    return {"predictions": int(n[0]), "labelled": int(n[1])}

@@ -17,7 +17,21 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pandas as pd
 
+from predmaint import schema
+
 Location = Path | str
+INPUT_COLUMNS: tuple[str, ...] = tuple(schema.SNAKE_CASE[c] for c in schema.FEATURE_COLUMNS)
+PREDICTION_COLUMNS: tuple[str, ...] = (
+    "request_id",
+    "ts",
+    *INPUT_COLUMNS,
+    "probability",
+    "decision",
+    "threshold",
+    "predicted_modes",
+    "model_name",
+    "model_version",
+)
 POSTGRES_SCHEMES = ("postgresql", "postgres")
 BUSY_TIMEOUT_MS = 30_000
 _LOCK_KEY = 0x70726564  # pg_advisory_xact_lock key: replicas create the tables one at a time
