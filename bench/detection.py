@@ -112,7 +112,8 @@ def main() -> None:
     disable_telemetry()
     base = load_params()
     with tempfile.TemporaryDirectory() as tmp:
-        params = base.model_copy(update={"root": Path(tmp)})
+        contract = base.paths.model_copy(update={"contract": base.path(base.paths.contract)})  # read, not written
+        params = base.model_copy(update={"root": Path(tmp), "paths": contract})
         fitted, reference = champion(base)
         days = args.days
         n = days * args.rows

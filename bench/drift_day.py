@@ -10,6 +10,11 @@ fitted on the reference plus the rest. Both models decide at their own threshold
 rows and the promotion gate of params.yaml (:func:`~predmaint.model.gate.compare` +
 :func:`~predmaint.model.gate.decide`) gives its verdict.
 
+A candidate ``SCENARIO:ROWS`` is a drift period of ``ROWS`` rows (e.g. 3,000 = six 500-row days),
+retrained once after all its labels arrived (as the demo does). ``--policy``/``--window`` override
+``monitoring.retrain_policy``/``sliding_window_rows``; ``--seeds`` repeats each candidate with the
+simulator's seed moved by each offset (``sim``: the whole stream; ``real``: the drift period).
+
 Run from the project root: ``nice .venv/bin/python bench/drift_day.py real|sim SCENARIO:ROWS ...``
 (``real`` reads ``PREDMAINT_DATA_PATH`` or ``data.csv_path``; ``sim`` is the simulator fallback).
 """
@@ -52,33 +57,43 @@ def source_frame(params: Params, source: str) -> pd.DataFrame:
     return tables.read_table(Path(path))
 
 
-def main() -> None:
-    """Print one line per drift-day candidate: champion's cost on the day and the gate's verdict."""
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("source", choices=("real", "sim"))
-    parser.add_argument("candidates", nargs="+", help="SCENARIO:ROWS")
-    parser.add_argument("--hold", type=int, default=None, help="gate rows (default promotion.recent_window_rows)")
-    args = parser.parse_args()
-    disable_telemetry()
-    params = load_params()
-    raw = source_frame(params, args.source)
+def with_overrides(params: Params, args: argparse.Namespace, seed_offset: int) -> Params:
+    """Params with the retrain policy/window, gate rows and simulator seed of this run."""
+    monitoring = params.monitoring.model_copy(
+        update={
+            "retrain_policy": args.policy or params.monitoring.retrain_policy,
+            "sliding_window_rows": args.window or params.monitoring.sliding_window_rows,
+        }
+    )
+    promotion = params.promotion.model_copy(
+        update={"recent_window_rows": args.hold or params.promotion.recent_window_rows}
+    )
+    simulator = params.simulator.model_copy(update={"seed": params.simulator.seed + seed_offset})
+    return params.model_copy(update={"monitoring": monitoring, "promotion": promotion, "simulator": simulator})
+
+
+def run(params: Params, source: str, candidates: list[str], base_params: Params) -> None:
+    """One table line per candidate drift period: champion's cost on it and the gate's verdict."""
+    raw = source_frame(params if source == "sim" else base_params, source)
     n_train, n_prod = params.split.train_rows, params.split.production_rows
     reference = clean_frame(raw.iloc[:n_train], params.clean.inconsistent_labels)[0].reset_index(drop=True)
     production = raw.iloc[n_train : n_train + n_prod].reset_index(drop=True)
     champion = fit(FitSettings.of(params), reference)
+    m = params.monitoring
+    on_production = scored(champion, production, params)["expected_cost_per_1000"]
     print(
-        f"{args.source}: champion threshold {champion.threshold:.3f}, "
-        f"cost/1000 on production {scored(champion, production, params)['expected_cost_per_1000']:,.0f}"
+        f"{source} (simulator seed {params.simulator.seed}, retrain {m.retrain_policy}"
+        f"{f' {m.sliding_window_rows}' if m.retrain_policy == 'sliding' else ''}): champion threshold "
+        f"{champion.threshold:.3f}, cost/1000 on production {on_production:,.0f}",
+        flush=True,
     )
-    print("| drift day | champion cost/1000 on the day | gate rows (failures) | challenger vs champion | verdict |")
-    print("| --- | ---: | --- | --- | --- |")
-    for candidate in args.candidates:
+    for candidate in candidates:
         scenario, rows = candidate.split(":")
         drift = simulate(
             params, rows=int(rows), scenario=scenario, seed=params.simulator.seed + 1, start_udi=n_train + n_prod + 1
         )
         labelled = pd.concat([production, drift], ignore_index=True)
-        hold = min(args.hold or params.promotion.recent_window_rows, len(labelled) // 2)
+        hold = min(params.promotion.recent_window_rows, len(labelled) // 2)
         gate, train = labelled.iloc[-hold:].reset_index(drop=True), labelled.iloc[: len(labelled) - hold]
         challenger = fit(FitSettings.of(params), build_window(params, reference, train))
         ch, cp = scored(challenger, gate, params), scored(champion, gate, params)
@@ -86,11 +101,33 @@ def main() -> None:
         promoted, reasons = decide(params.promotion, ch, c)
         lo = {k: f"[{v[0]:,.0f}, {v[1]:,.0f}]" for k, v in c.cost_interval.items()}
         print(
-            f"| {candidate} | {scored(champion, drift, params)['expected_cost_per_1000']:,.0f} | {hold} ({c.failures}) "
-            f"| {c.cost['challenger']:,.0f} {lo['challenger']} vs {c.cost['champion']:,.0f} {lo['champion']}, "
-            f"P(cheaper) {c.p_cheaper:.2f} | {'PROMOTE' if promoted else 'refuse'}: {'; '.join(reasons[-2:])} |",
+            f"| {source} s{params.simulator.seed} | {candidate} | {m.retrain_policy}"
+            f"{f' {m.sliding_window_rows}' if m.retrain_policy == 'sliding' else ''} "
+            f"| {scored(champion, drift, params)['expected_cost_per_1000']:,.0f} | {hold} ({c.failures}) "
+            f"| {c.cost['challenger']:,.0f} {lo['challenger']} vs {c.cost['champion']:,.0f} {lo['champion']} "
+            f"| {c.p_cheaper:.2f} | F1 {ch['f1']:.2f} vs {cp['f1']:.2f} "
+            f"| {'PROMOTE' if promoted else 'refuse'}: {'; '.join(reasons[-2:])} |",
             flush=True,
         )
+
+
+def main() -> None:
+    """Print one line per drift-period candidate and seed."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("source", choices=("real", "sim"))
+    parser.add_argument("candidates", nargs="+", help="SCENARIO:ROWS")
+    parser.add_argument("--hold", type=int, default=None, help="gate rows (default promotion.recent_window_rows)")
+    parser.add_argument("--policy", choices=("expanding", "sliding"), default=None)
+    parser.add_argument("--window", type=int, default=None, help="sliding window rows")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="simulator seed offsets")
+    args = parser.parse_args()
+    disable_telemetry()
+    base = load_params()
+    print("| data | drift period | retrain | champion cost/1000 on the drift rows | gate rows (failures) "
+          "| challenger vs champion on the gate rows | P(cheaper) | F1 | verdict |")  # fmt: skip
+    print("| --- | --- | --- | ---: | --- | --- | ---: | --- | --- |")
+    for offset in args.seeds:
+        run(with_overrides(base, args, offset), args.source, args.candidates, base)
 
 
 if __name__ == "__main__":

@@ -1,9 +1,10 @@
 """`make demo`: the whole lifecycle on embedded defaults, with progress and a closing summary.
 
 training-pipeline flow (DVC stages + promotion) → a real uvicorn service on the champion → replay
-of each production day and one simulated drift day over HTTP (labels via /feedback) → monitoring
-flow per day → the trigger fires → retraining flow → promotion gate → the service hot-swaps
-(``deployment_log.csv``). Prefect runs in its local ephemeral mode; MLflow is SQLite under mlruns/.
+of each production day and a simulated drift period over HTTP (labels via /feedback) → monitoring
+flow per day (the drift period as one window) → the trigger fires → retraining flow → promotion
+gate → the service hot-swaps (``deployment_log.csv``). Prefect runs in its local ephemeral mode;
+MLflow is SQLite under mlruns/.
 """
 
 from __future__ import annotations
@@ -118,25 +119,34 @@ def reset_serving_state(params: Params) -> None:
         shutil.rmtree(child, ignore_errors=True)
 
 
-def run_day(params: Params, client: httpx.Client, name: str, frames: tuple[Any, Any]) -> DayRow:
-    """Replay one day, monitor it, and follow a retraining through to the served version."""
+def run_day(params: Params, client: httpx.Client, name: str, frames: list[tuple[Any, Any]]) -> DayRow:
+    """Replay one day (or each day of a period), monitor it as one window, and follow a retraining through.
+
+    Each day's readings go to ``/predict``, then its labels to ``/feedback``; the monitoring flow
+    then judges everything sent since the first day began.
+    """
     from flows.monitoring import monitoring
-    from predmaint.ops.replay import replay_frame
+    from predmaint.ops.replay import DayResult, replay_frame
 
     before = served_version(client)
-    with step(f"{name}: replaying {len(frames[0]):,} readings to v{before}") as describe:
-        day = replay_frame(
-            client, name, frames[0], frames[1], params.replay.request_batch, params.monitoring.feedback_delay_s
-        )
-        describe(f"{name}: {day.rows:,} readings scored by v{before} ({day.alarms} alarms); monitoring")
+    rows = sum(len(f[0]) for f in frames)
+    with step(f"{name}: replaying {rows:,} readings to v{before}") as describe:
+        sent: list[DayResult] = []
+        for features, labels in frames:
+            sent.append(replay_frame(
+                client, name, features, labels, params.replay.request_batch, params.monitoring.feedback_delay_s
+            ))  # fmt: skip
+        day = DayResult(name, rows, sent[0].started_at, sum(d.alarms for d in sent), sum(d.labelled for d in sent))
+        span = f" over {len(sent)} days" if len(sent) > 1 else ""
+        describe(f"{name}: {day.rows:,} readings{span} scored by v{before} ({day.alarms} alarms); monitoring")
         params_file = str(params.root / "params.yaml")
         result = monitoring(params_file, since=day.started_at - 1e-3, window_id=name, on_trigger="subflow")
         prod, train = result["production"], result["training"]
-        note, gate = "", ""
+        note, gate, verdict = "", "", ""
         retrain = result.get("retraining")
         if retrain:
             note = f"retrained v{retrain['challenger']}: {'promoted' if retrain['promoted'] else 'refused'}"
-            gate = str(retrain.get("decision", note))
+            gate, verdict = str(retrain.get("decision", note)), str(retrain.get("verdict", note))
             if retrain["promoted"]:
                 swapped = wait_for_version(client, str(retrain["challenger"]), params.serving.reload_poll_s + 30)
                 note += ", hot-swapped" if swapped else ", NOT swapped in time"
@@ -157,6 +167,7 @@ def run_day(params: Params, client: httpx.Client, name: str, frames: tuple[Any, 
         training_cost=train.get("expected_cost_per_1000"),
         reasons=list(result["headline"]),
         gate=gate,
+        verdict=verdict,
     )
 
 
@@ -165,14 +176,15 @@ def run_lifecycle(params_path: str | None = None, drift: bool = True) -> tuple[P
 
     Args:
         params_path: The params file (default: ``$PREDMAINT_PARAMS`` or ./params.yaml).
-        drift: Also replay one simulated drift day (``replay.drift_scenario``).
+        drift: Also replay the simulated drift period (``replay.drift_days`` days of ``replay.drift_scenario``),
+            monitored as one window once all its labels are in.
 
     Returns:
         The params and one summary row per replayed day.
     """
     from flows.training import training_pipeline
     from predmaint.data.split import production_days
-    from predmaint.ops.replay import drift_day, production_day
+    from predmaint.ops.replay import drift_days, production_day
 
     params = project_params(params_path)
     source, described = data_source(params)
@@ -198,9 +210,12 @@ def run_lifecycle(params_path: str | None = None, drift: bool = True) -> tuple[P
         with step("starting the API (uvicorn) on the champion") as describe:
             client = running.enter_context(service(params, token))
             describe(f"API on {client.base_url} serving v{served_version(client)}")
-        days = [(f"day_{d:02d}", production_day(params, d)) for d in production_days(params)]
+        days = [(f"day_{d:02d}", [production_day(params, d)]) for d in production_days(params)]
         if drift:
-            days.append((f"day_{len(days) + 1:02d}_{params.replay.drift_scenario}", drift_day(params)))
+            period = drift_days(params)
+            first, last = len(days) + 1, len(days) + len(period)
+            span = f"{first:02d}" if first == last else f"{first:02d}-{last:02d}"
+            days.append((f"day_{span}_{params.replay.drift_scenario}", period))
         for name, frames in days:
             rows.append(run_day(params, client, name, frames))
     return params, rows

@@ -28,6 +28,7 @@ class DayRow:
     training_cost: float | None = None
     reasons: list[str] = field(default_factory=list)  # the signals met (all reasons: decisions.csv)
     gate: str = ""
+    verdict: str = ""
 
 
 def data_source(params: Params) -> tuple[str, str]:
@@ -110,8 +111,8 @@ def decisions_table(rows: list[DayRow], decisions_log: str = "the decisions log"
     for r in rows:
         said = "; ".join(r.reasons) or "every rule within its bound"
         text = ("[bold red]RETRAIN[/]: " if r.fire else "no retrain: ") + said
-        if r.gate:
-            text += f"\n[bold]gate[/]: {r.gate}"
+        if r.gate:  # the verdict in one sentence; every check's numbers are in the promotions log
+            text += f"\n[bold]gate[/]: {r.verdict or r.gate}"
         table.add_row(r.day, text)
     return table
 

@@ -121,6 +121,7 @@ def retraining(
         "challenger": result.version,
         "promoted": decision.promoted,
         "decision": decision.summary,
+        "verdict": decision.plain,
         "gate_rows": decision.rows,
         "gate_rows_source": decision.rows_source,
     }

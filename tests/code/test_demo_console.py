@@ -54,3 +54,14 @@ def test_simulated_data_is_said_loudly() -> None:
     assert "SIMULATOR" in (source_warning("simulator", "simulator (10,000 rows)") or "")
     assert "UCI" in (source_warning("url", "url https://archive.ics.uci.edu/…") or "")
     assert source_warning("path", "/data/ai4i2020.csv") is None
+
+
+def test_the_gate_line_is_the_verdict_in_one_sentence_when_there_is_one() -> None:
+    from rich.console import Console
+
+    plain = "v2 kept out: 25,000 cheaper per 1,000 cycles on 1,000 rows neither model saw, but that could be chance"
+    row = DayRow("day_07", 500, 0.33, 0.04, 0.03, True, "1", "1", "", gate="REFUSE v2 over v1: …", verdict=plain)
+    console = Console(width=200, record=True)
+    console.print(decisions_table([row]))
+    flat = " ".join(console.export_text().replace("│", " ").split())
+    assert f"gate: {plain}" in flat and "REFUSE v2 over v1" not in flat

@@ -112,6 +112,27 @@ def test_demo_leaves_a_clean_git_tree_and_dvc_status(demo: DemoRun) -> None:
     assert demo.porcelain_after_repro == ""
 
 
+def test_the_demo_ends_with_a_justified_promotion_and_a_hot_swap(demo: DemoRun) -> None:
+    """The drift period (replay.*) makes retraining pay: v2 wins the gate on held-out rows and is served."""
+    import csv
+
+    from predmaint.model.registry import client
+
+    params = demo.params
+    registry = client(params)
+    champion = registry.get_model_version_by_alias(params.mlflow.registered_model, params.mlflow.champion_alias)
+    assert str(champion.version) == "2" and champion.tags["gate_decision"] == "promoted", champion.tags
+    with params.path(params.paths.promotions_log).open() as fh:
+        gate = list(csv.DictReader(fh))[-1]
+    assert (gate["challenger_version"], gate["champion_version"], gate["promoted"]) == ("2", "1", "true"), gate
+    assert gate["rows_source"].startswith("data version ") and "lower bound +" in gate["reasons"], gate
+    first = params.split.train_rows + params.split.production_rows + 1
+    assert int(gate["udi_range"].split("-")[0]) >= first, "the gate judged rows from the drift period"
+    with params.path(params.paths.deployment_log).open() as fh:
+        served = list(csv.DictReader(fh))
+    assert served[0]["version"] == "1" and served[-1]["version"] == "2" and served[-1]["reason"] != "startup", served
+
+
 def test_the_demo_console_tells_the_story_in_at_most_60_lines(demo: DemoRun) -> None:
     """Issue 17: after the dependency sync (make's echo of the `predmaint demo` command), ≤ 60 lines."""
     lines = demo.console.splitlines()

@@ -79,3 +79,22 @@ def test_first_model_needs_only_the_minimums() -> None:
     assert not decide(RULE, {"f1": 0.4}, None)[0]
     with pytest.raises(KeyError, match="unknown metric"):
         decide(PromotionParams(**{**RULE.model_dump(), "minimums": {"nope": 1.0}}), {"f1": 0.6}, None)
+
+
+def test_the_verdict_reads_as_one_plain_sentence() -> None:
+    from predmaint.model.gate import PromotionDecision
+
+    y = np.zeros(1000, dtype=bool)
+    y[::25] = True
+    champion = _alarms(y, caught=30, false_alarms=10)
+
+    def plain(challenger: np.ndarray, f1: float = 0.9) -> str:
+        c = compare(y, challenger, champion, COSTS, RULE, seed=1)
+        promoted, reasons = decide(RULE, {"f1": f1}, c)
+        return PromotionDecision(promoted, "2", "1", tuple(reasons), "cost", 1000, comparison=c).plain
+
+    better = plain(_alarms(y, caught=40, false_alarms=12))
+    assert better.startswith("v2 replaces v1: cheaper on 1,000 labelled rows neither model saw (40 failures)")
+    assert "could be chance" in plain(_alarms(y, caught=31, false_alarms=14))
+    assert "not cheaper than v1" in plain(_alarms(y, caught=29, false_alarms=10))
+    assert "its f1 0.3 is below the minimum 0.5" in plain(_alarms(y, caught=40, false_alarms=12), f1=0.3)

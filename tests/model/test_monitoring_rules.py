@@ -13,6 +13,7 @@ import pytest
 from predmaint import schema
 from predmaint.config import MonitoringParams, Params
 from predmaint.data.simulate import simulate
+from predmaint.monitoring import rules
 from predmaint.monitoring.performance import baseline_from_metrics
 from predmaint.monitoring.summary import MonitoringSummary
 from predmaint.monitoring.tails import tail_counts, tail_limits
@@ -93,6 +94,43 @@ def test_rules_need_clear_evidence(policy: MonitoringParams) -> None:
     assert "physics_tail" not in met(crafted(beyond=12), policy)  # 2.4 %: lower bound 1.5 % < 3 × 1 %
     lenient = policy.model_copy(update={"performance_confidence": 0.5})
     assert "physics_tail" in met(crafted(beyond=16), lenient)  # the point estimate 3.2 % > 3 %
+
+
+def test_the_cost_rule_bounds_a_lucky_training_cost(policy: MonitoringParams) -> None:
+    # The simulator demo's v1: 28,667 per 1,000 on its 2,093 validation rows (5 missed, 10 false alarms),
+    # where its threshold was chosen by minimum cost; five ordinary days cost 72,000 (18 missed in 2,500).
+    lucky = baseline_from_metrics({"recall": 0.89, "tn": 2038, "fp": 10, "fn": 5, "tp": 40})
+    lucky["expected_cost_per_1000"] = 28_667.0
+    assert (lucky["rows"], lucky["fn"], lucky["fp"]) == (2093, 5, 10)
+
+    def pooled(fn: int) -> MonitoringSummary:
+        s = crafted(fn=fn, fp=0, positives=60)
+        prod = {**s.production, "expected_cost_per_1000": 1000 * 10_000 * fn / 2500}
+        return dataclasses.replace(s, rows=2500, labelled_rows=2500, production=prod, training=lucky)
+
+    point = {k: v for k, v in lucky.items() if k not in ("rows", "fn", "fp")}
+    assert rules.cost(dataclasses.replace(pooled(18), training=point), policy).met  # the old, exact baseline
+    ordinary = rules.cost(pooled(18), policy)
+    assert not ordinary.met, ordinary.reason
+    assert "≤ 1.25 × training's upper bound 56,9" in ordinary.reason and "on 2,093 validation rows" in ordinary.reason
+    assert rules.cost(pooled(40), policy).met  # 160,000 per 1,000: clearly above
+
+
+def test_the_performance_rules_bound_a_lucky_training_baseline(policy: MonitoringParams) -> None:
+    # v1 caught 41 of 46 validation failures (0.89) and erred on 15 of 2,093 rows. A day catching 5 of 10
+    # (upper bound 0.73) is below 0.89 - 0.15, but not below the baseline's lower bound 0.79 - 0.15.
+    lucky = baseline_from_metrics({"recall": 41 / 46, "tn": 2037, "fp": 10, "fn": 5, "tp": 41})
+    exact = {k: v for k, v in lucky.items() if k not in ("rows", "tp", "fn", "fp")}
+    day = crafted(fn=5, fp=1, positives=10)
+    assert rules.recall(dataclasses.replace(day, training=exact), policy).met
+    verdict = rules.recall(dataclasses.replace(day, training=lucky), policy)
+    assert not verdict.met and "upper bound 0.73 ≥ 0.64" in verdict.reason, verdict.reason
+    assert rules.recall(dataclasses.replace(crafted(fn=8, positives=10), training=lucky), policy).met
+    # 12 errors in 500 (lower bound 0.015): above 2 × 0.007, not above 2 × the baseline's upper bound 0.011
+    errors = crafted(fn=4, fp=8, positives=10)
+    assert rules.error_rate(dataclasses.replace(errors, training=exact), policy).met
+    verdict = rules.error_rate(dataclasses.replace(errors, training=lucky), policy)
+    assert not verdict.met and "training's upper bound 0.011 (15/2093 = 0.007)" in verdict.reason, verdict.reason
 
 
 def test_a_rule_not_listed_is_reported_but_does_not_fire(policy: MonitoringParams) -> None:

@@ -15,7 +15,7 @@ def register(app: typer.Typer, get: Callable[[typer.Context], Params]) -> None:
 
     @app.command()
     def demo(ctx: typer.Context) -> None:
-        """Run the whole lifecycle: train → serve → replay 6 days + a drift day → monitor → retrain → swap."""
+        """Run the whole lifecycle: train → serve → replay 6 days + a drift period → monitor → retrain → swap."""
         from predmaint.config.runtime import ensure_prefect_home
 
         ensure_prefect_home()  # before Prefect is imported, or it warns that it cannot create its home
@@ -32,7 +32,8 @@ def register(app: typer.Typer, get: Callable[[typer.Context], Params]) -> None:
             str | None, typer.Option(help="Production days to send, e.g. '1-3' or '2,5' (default: all).")
         ] = None,
         drift: Annotated[
-            str | None, typer.Option(help="Also send one simulated drift day with this scenario (e.g. heat_wave).")
+            str | None,
+            typer.Option(help="Also send the simulated drift period (replay.drift_days days) of this scenario."),
         ] = None,
         feedback_delay: Annotated[
             float | None,
@@ -43,7 +44,7 @@ def register(app: typer.Typer, get: Callable[[typer.Context], Params]) -> None:
         import httpx
 
         from predmaint.data.split import production_days
-        from predmaint.ops.replay import ReplayError, drift_day, production_day, replay_frame
+        from predmaint.ops.replay import ReplayError, drift_days, production_day, replay_frame
 
         params = get(ctx)
         base = url or f"http://{params.serving.host}:{params.serving.port}"
@@ -52,7 +53,8 @@ def register(app: typer.Typer, get: Callable[[typer.Context], Params]) -> None:
         delay = params.monitoring.feedback_delay_s if feedback_delay is None else feedback_delay
         frames = [(f"day_{d:02d}", production_day(params, d)) for d in chosen]
         if drift:
-            frames.append((f"drift_{drift}", drift_day(params, drift)))
+            period = drift_days(params, drift)
+            frames += [(f"drift_{drift}" + (f"_{i}" if len(period) > 1 else ""), f) for i, f in enumerate(period, 1)]
         try:
             with httpx.Client(base_url=base, timeout=60) as client:
                 for name, (features, labels) in frames:

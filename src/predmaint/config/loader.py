@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
+from pydantic import ValidationError, model_validator
 
 from predmaint.config.base import Section
 from predmaint.config.data import (
@@ -76,6 +76,13 @@ class Params(Section):
     retention: RetentionParams
     orchestration: OrchestrationParams
 
+    @model_validator(mode="after")
+    def _known_drift_scenario(self) -> Params:
+        if self.replay.drift_scenario not in self.simulator.scenarios:
+            known = sorted(self.simulator.scenarios)
+            raise ValueError(f"key 'replay.drift_scenario': {self.replay.drift_scenario!r} is not one of {known}")
+        return self
+
     def path(self, value: Path | str) -> Path:
         """Resolve a path from the params file against the project root."""
         p = Path(value)
@@ -129,6 +136,8 @@ def _format_errors(path: Path, err: ValidationError) -> str:
             problems.append(f"missing key '{key}'")
         elif e["type"] == "extra_forbidden":
             problems.append(f"unknown key '{key}'")
+        elif e["type"] == "value_error" and not key:  # a check across sections names its keys itself
+            problems.append(str(e["msg"]).removeprefix("Value error, "))
         elif e["type"] == "value_error":
             problems.append(f"key '{key}': {str(e['msg']).removeprefix('Value error, ')}")
         else:

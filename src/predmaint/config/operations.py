@@ -99,6 +99,7 @@ class RetentionParams(Section):
 class ReplayParams(Section):
     drift_scenario: str
     drift_rows: int = Field(gt=0)
+    drift_days: int = Field(ge=1)
     request_batch: int = Field(gt=0)
 
 

@@ -70,6 +70,32 @@ class PromotionDecision:
         return f"{verdict} v{self.challenger} over {self._champ}: " + "; ".join(self.reasons)
 
     @property
+    def plain(self) -> str:
+        """The verdict in one sentence for people (the demo's closing summary), from the deciding check."""
+        c, new, old = self.comparison, f"v{self.challenger}", self._champ
+        low = next((r for r in self.reasons if "< minimum" in r), None)
+        if c is None:
+            return f"{new} {'promoted' if self.promoted else 'not promoted'} ({old}): " + (low or "minimums met")
+        unseen = f"{c.rows:,} labelled rows neither model saw ({c.failures} failures)"
+        costs = f"{c.cost['challenger']:,.0f} vs {c.cost['champion']:,.0f} per 1,000 cycles"
+        if self.promoted:
+            bound = f"saving at least {c.saving_lower:,.0f} at the gate's confidence"
+            return f"{new} replaces {old}: cheaper on {unseen}, {costs}, {bound}"
+        if low:
+            return f"{new} kept out: on {unseen} its {low.replace(' < ', ' is below the ')}"
+        if c.saving <= 0:
+            return f"{new} kept out: not cheaper than {old} on {unseen} ({costs})"
+        if c.saving_lower <= 0:
+            return (
+                f"{new} kept out: {c.saving:,.0f} cheaper per 1,000 cycles on {unseen}, but with so few failures "
+                f"that could be chance (bound {c.saving_lower:+,.0f})"
+            )
+        return (
+            f"{new} kept out: it may catch fewer failures than {old} on {unseen} "
+            f"(recall {c.recall['challenger']:.2f} vs {c.recall['champion']:.2f})"
+        )
+
+    @property
     def _champ(self) -> str:
         return f"v{self.champion}" if self.champion else "no champion"
 

@@ -63,6 +63,8 @@ def baseline_from_metrics(metrics: Mapping[str, Any], prefix: str = "") -> dict[
     ``tn/fp/fn/tp`` (or ``rows/fp/fn``) when it is not given, and so are the share of readings
     alarmed (``alarm_rate``, from ``tp + fp``) and the share that failed (``failure_rate``, from
     ``positives`` or ``tp + fn``), which the prediction- and label-drift rules compare against.
+    The counts ``rows``/``tp``/``fn``/``fp`` are kept when given, so the rules can bound the baseline
+    (measured on a few thousand rows, at the threshold chosen on them) instead of trusting it exactly.
 
     Args:
         metrics: Metric name → value.
@@ -79,6 +81,8 @@ def baseline_from_metrics(metrics: Mapping[str, Any], prefix: str = "") -> dict[
         out.setdefault("error_rate", (counts["fp"] + counts["fn"]) / rows)
     if rows and {"tp", "fp"} <= counts.keys():
         out.setdefault("alarm_rate", (counts["tp"] + counts["fp"]) / rows)
+    if rows and {"fp", "fn"} <= counts.keys():  # the cost rule bounds the baseline's own uncertainty
+        out.update(rows=rows, **{k: counts[k] for k in ("tp", "fp", "fn") if k in counts})
     positives = get.get("positives")
     if positives is None and {"tp", "fn"} <= counts.keys():
         positives = counts["tp"] + counts["fn"]

@@ -10,13 +10,18 @@ Baselines are the champion's: its validation metrics and its training data (the 
 - ``error_rate``: the error rate's lower bound above ``error_rate_ratio`` × training.
 - ``cost``: the expected cost per 1,000 cycles, bounded from below as
   ``missed_failure`` × lower bound of the miss rate + ``false_alarm`` × lower bound of the false-alarm
-  rate (a lower bound of the sum), above ``cost_ratio`` × the training cost.
+  rate (a lower bound of the sum), above ``cost_ratio`` × the training cost (its upper bound, the
+  same way, when the baseline carries its counts).
 - ``alarm_rate`` (prediction drift, needs no labels): the share of readings alarmed, lower bound
   above ``alarm_rate_ratio`` × the training share.
 - ``failure_rate`` (label drift): the share of labelled readings that failed, lower bound above
   ``failure_rate_ratio`` × the training share.
 - ``physics_tail``: for a quantity in ``tail_quantities``, the share of readings beyond the
   reference's ``tail_quantile`` (lower bound) above ``tail_ratio`` × the reference's own share.
+
+The champion's baseline comes from its validation slice, where its threshold was chosen: when it
+carries its counts, each rule compares with the baseline's own bound in the champion's favour
+(:func:`training_value`), so a lucky slice does not turn ordinary windows into retrains.
 
 Only the rules listed in ``monitoring.rules`` can fire; the others are still reported. The four
 rules on rare counts (cost, alarm rate, failure rate, physics tails) judge the counts pooled over
@@ -60,34 +65,64 @@ def drift(summary: MonitoringSummary, policy: MonitoringParams, streak: int) -> 
     return Verdict("drift", False, f"no drift: {share}")
 
 
+COUNTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "recall": (("tp",), ("tp", "fn")),
+    "error_rate": (("fn", "fp"), ("rows",)),
+    "alarm_rate": (("tp", "fp"), ("rows",)),
+    "failure_rate": (("tp", "fn"), ("rows",)),
+}
+"""Per training metric: the baseline counts that make its numerator and its denominator."""
+
+
+def training_value(train: dict[str, float], metric: str, conf: float, upper: bool) -> tuple[float | None, str]:
+    """The champion's baseline for a rule, and how to say it.
+
+    The baseline is measured on the champion's validation slice (a few thousand rows, where its
+    threshold was chosen): when the baseline carries the counts, a rule compares with its Wilson
+    bound in the champion's favour (``upper`` for rates that must not rise, lower for recall), so a
+    lucky validation slice does not make ordinary windows look worse than training.
+    """
+    value = train.get(metric)
+    num, den = COUNTS[metric]
+    if value is None or not all(k in train for k in (*num, *den)):
+        return value, f"training {value:.3f}" if value is not None else "training"
+    n, k = int(sum(train[c] for c in den)), int(sum(train[c] for c in num))
+    bound = wilson_bound(k, n, conf, upper)
+    if bound is None:
+        return value, f"training {value:.3f}"
+    return bound, f"training's {'upper' if upper else 'lower'} bound {bound:.3f} ({k}/{n} = {value:.3f})"
+
+
 def recall(summary: MonitoringSummary, policy: MonitoringParams) -> Verdict:
-    """Recall clearly below the training recall."""
-    prod, train = summary.production, summary.training
+    """Recall clearly below the training recall (its lower bound when the baseline has counts)."""
+    prod = summary.production
     positives, tp = int(prod["positives"] or 0), int(prod["tp"] or 0)
     upper = wilson_bound(tp, positives, policy.performance_confidence, upper=True)
-    floor = train["recall"] - policy.recall_drop
-    if upper is None:
+    train, said = training_value(summary.training, "recall", policy.performance_confidence, upper=False)
+    if upper is None or train is None:
         return Verdict("recall", False, "recall not judged: no labelled failures in the window")
+    floor = train - policy.recall_drop
     if upper < floor:
         return Verdict(
             "recall",
             True,
-            f"recall: {tp}/{positives} = {prod['recall']:.2f}, upper bound {upper:.2f} < training "
-            f"{train['recall']:.2f} - {policy.recall_drop:.2f}",
+            f"recall: {tp}/{positives} = {prod['recall']:.2f}, upper bound {upper:.2f} < {said} "
+            f"- {policy.recall_drop:.2f}",
         )
     return Verdict("recall", False, f"recall ok: {tp}/{positives}, upper bound {upper:.2f} ≥ {floor:.2f}")
 
 
 def _rate_rule(
-    name: str, what: str, count: int, rows: int, baseline: float | None, ratio: float, conf: float
+    name: str, what: str, count: int, rows: int, training: dict[str, float], ratio: float, conf: float
 ) -> Verdict:
+    baseline, said = training_value(training, name, conf, upper=True)
     if baseline is None:
         return Verdict(name, False, f"{what} not judged: the champion's baseline lacks it")
     lower = wilson_bound(count, rows, conf, upper=False) or 0.0
     limit = ratio * baseline
     sign = ">" if lower > limit else "≤"
     share = f"{what} {count}/{rows} = {count / rows:.3f}"
-    text = f"{share}, lower bound {lower:.3f} {sign} {ratio:g} × training {baseline:.3f}"
+    text = f"{share}, lower bound {lower:.3f} {sign} {ratio:g} × {said}"
     return Verdict(name, lower > limit, text if lower > limit else f"{what} ok: {text}")
 
 
@@ -99,27 +134,42 @@ def error_rate(summary: MonitoringSummary, policy: MonitoringParams) -> Verdict:
         "error rate",
         int(prod["errors"]),
         summary.labelled_rows,
-        summary.training.get("error_rate"),
+        summary.training,
         policy.error_rate_ratio,
         policy.performance_confidence,
     )
 
 
+def _cost_bound(costs: dict[str, float], fn: int, fp: int, rows: int, conf: float, upper: bool) -> float:
+    """Expected cost per 1,000 cycles from one-sided Wilson bounds of the miss and false-alarm rates."""
+    miss = wilson_bound(fn, rows, conf, upper) or 0.0
+    false_alarm = wilson_bound(fp, rows, conf, upper) or 0.0
+    return 1000 * (costs["missed_failure"] * miss + costs["false_alarm"] * false_alarm)
+
+
 def cost(summary: MonitoringSummary, policy: MonitoringParams) -> Verdict:
-    """The expected cost per 1,000 cycles clearly above ``cost_ratio`` × training (costs from the summary)."""
+    """The expected cost per 1,000 cycles clearly above ``cost_ratio`` × training (costs from the summary).
+
+    The training cost is the champion's on its validation slice, where its threshold was chosen by
+    minimum cost: an optimistic figure from a few thousand rows. When its counts are known, the
+    rule compares the window's lower bound with ``cost_ratio`` × the *upper* bound of the training
+    cost, so a lucky validation slice does not make ordinary days look costly.
+    """
     prod, n, conf = summary.production, summary.labelled_rows, policy.performance_confidence
-    baseline = summary.training.get("expected_cost_per_1000")
+    train = summary.training
+    baseline = train.get("expected_cost_per_1000")
     if baseline is None or not summary.costs:
         return Verdict("cost", False, "cost not judged: no training cost or unit costs in the summary")
-    missed, false_alarm = summary.costs["missed_failure"], summary.costs["false_alarm"]
     fn, fp = int(prod["fn"]), int(prod["fp"])
-    low_fn = wilson_bound(fn, n, conf, upper=False) or 0.0
-    low_fp = wilson_bound(fp, n, conf, upper=False) or 0.0
-    lower = 1000 * (missed * low_fn + false_alarm * low_fp)
+    lower = _cost_bound(summary.costs, fn, fp, n, conf, upper=False)
+    training = f"training {baseline:,.0f}"
+    if {"rows", "fn", "fp"} <= train.keys() and train["rows"]:
+        baseline = _cost_bound(summary.costs, int(train["fn"]), int(train["fp"]), int(train["rows"]), conf, upper=True)
+        training = f"training's upper bound {baseline:,.0f} ({training} on {int(train['rows']):,} validation rows)"
     limit = policy.cost_ratio * baseline
     text = (
         f"cost per 1,000 cycles {prod['expected_cost_per_1000']:,.0f} ({fn} missed, {fp} false alarms in {n}), "
-        f"lower bound {lower:,.0f} {'>' if lower > limit else '≤'} {policy.cost_ratio:g} × training {baseline:,.0f}"
+        f"lower bound {lower:,.0f} {'>' if lower > limit else '≤'} {policy.cost_ratio:g} × {training}"
     )
     return Verdict("cost", lower > limit, f"cost: {text}" if lower > limit else f"cost ok: {text}")
 
@@ -133,7 +183,7 @@ def alarm_rate(summary: MonitoringSummary, policy: MonitoringParams) -> Verdict:
         "alarm rate",
         summary.alarms,
         summary.rows,
-        summary.training.get("alarm_rate"),
+        summary.training,
         policy.alarm_rate_ratio,
         policy.performance_confidence,
     )
@@ -146,7 +196,7 @@ def failure_rate(summary: MonitoringSummary, policy: MonitoringParams) -> Verdic
         "failure rate",
         int(summary.production["positives"] or 0),
         summary.labelled_rows,
-        summary.training.get("failure_rate"),
+        summary.training,
         policy.failure_rate_ratio,
         policy.performance_confidence,
     )

@@ -117,15 +117,29 @@ def production_day(params: Params, day: int) -> tuple[pd.DataFrame, pd.DataFrame
 
 
 def drift_day(params: Params, scenario: str | None = None, seed_offset: int = 1) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """A simulated day under a named drift scenario (``replay.drift_scenario`` by default)."""
+    """The drift period: ``replay.drift_days`` × ``replay.drift_rows`` simulated readings and their labels.
+
+    One simulator stream under the named scenario (``replay.drift_scenario`` by default), numbered
+    after the production rows, so its temperature walk runs on from day to day.
+    """
     from predmaint.data.simulate import simulate
 
     start = params.split.train_rows + params.split.production_rows + 1
     frame = simulate(
         params,
-        rows=params.replay.drift_rows,
+        rows=params.replay.drift_rows * params.replay.drift_days,
         scenario=scenario or params.replay.drift_scenario,
         seed=params.simulator.seed + seed_offset,
         start_udi=start,
     )
     return feature_part(frame), label_part(frame)
+
+
+def drift_days(params: Params, scenario: str | None = None) -> list[tuple[pd.DataFrame, pd.DataFrame]]:
+    """The drift period (:func:`drift_day`) cut into its ``replay.drift_days`` days of ``replay.drift_rows``."""
+    features, labels = drift_day(params, scenario)
+    size = params.replay.drift_rows
+    return [
+        (features.iloc[i : i + size].reset_index(drop=True), labels.iloc[i : i + size].reset_index(drop=True))
+        for i in range(0, len(features), size)
+    ]
