@@ -22,7 +22,15 @@ from typing import Any
 import httpx
 
 from flows.common import project_params
-from flows.demo_report import DayRow, data_source, decisions_table, source_warning, summary_table, where_to_look
+from flows.demo_report import (
+    DayRow,
+    data_source,
+    decisions_table,
+    shown,
+    source_warning,
+    summary_table,
+    where_to_look,
+)
 from predmaint.config import PARAMS_ENV, Params
 
 __all__ = ["DayRow", "main", "run_day", "run_lifecycle"]
@@ -231,9 +239,7 @@ def main(params_path: str | None = None) -> int:
 
     params = project_params(params_path)
     console = DemoConsole(params.path(params.paths.run_dir))
-    log = console.log_path
-    shown = log.relative_to(params.root) if log.is_relative_to(params.root) else log
-    console.console.print(f"predmaint demo — third-party output goes to [bold]{shown}[/]")
+    console.console.print(f"predmaint demo — third-party output goes to [bold]{shown(params, console.log_path)}[/]")
     t0 = time.monotonic()
     _ACTIVE["console"] = console
     try:

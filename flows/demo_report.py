@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from rich.table import Table
@@ -117,9 +118,14 @@ def decisions_table(rows: list[DayRow], decisions_log: str = "the decisions log"
     return table
 
 
+def shown(params: Params, path: Path) -> Path:
+    """``path`` relative to the project root when it lies inside it (shorter on the console)."""
+    return path.relative_to(params.root) if path.is_relative_to(params.root) else path
+
+
 def where_to_look(params: Params, api_log: Path, log: Path | None) -> list[str]:
     """Commands, paths and URLs for the UIs and reports."""
-    rel = lambda p: p.relative_to(params.root) if p.is_relative_to(params.root) else p  # noqa: E731
+    rel = partial(shown, params)
     mon = params.path(params.paths.monitoring_dir)
     docs = params.path(params.paths.data_docs_dir) / "index.html"
     lines = [

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import numpy as np
 import pytest
@@ -32,20 +33,27 @@ def _submit(b: MicroBatcher, rows: int, value: float) -> object:
     return b.submit(["L"] * rows, np.full((rows, 5), value), [f"{value}-{i}" for i in range(rows)])
 
 
-def test_queued_jobs_share_a_batch_and_each_gets_its_answer() -> None:
+@contextmanager
+def _busy_worker() -> Iterator[tuple[MicroBatcher, Recorder, threading.Event, object]]:
+    """A started batcher whose worker is inside a one-row job until the yielded gate is set."""
     gate = threading.Event()
     rec = Recorder(gate)
     batcher = MicroBatcher(rec, max_size=64, max_wait_s=0.002).start()
     try:
         blocker = _submit(batcher, 1, 0.0)
         assert rec.entered.wait(10)
+        yield batcher, rec, gate, blocker
+    finally:
+        batcher.stop()
+
+
+def test_queued_jobs_share_a_batch_and_each_gets_its_answer() -> None:
+    with _busy_worker() as (batcher, rec, gate, blocker):
         futures = [_submit(batcher, 2, float(v)) for v in range(1, 11)]
         gate.set()
         assert blocker.result(10) == [0.0]  # type: ignore[attr-defined]
         for v, fut in enumerate(futures, start=1):
             assert fut.result(10) == [5.0 * v, 5.0 * v]  # type: ignore[attr-defined]
-    finally:
-        batcher.stop()
     assert rec.batches[0] == [1]
     assert sum(len(b) for b in rec.batches[1:]) == 10 and len(rec.batches) < 11
 
@@ -112,12 +120,7 @@ def test_a_job_that_waited_past_the_budget_is_shed_not_scored() -> None:
     """While the worker is busy, jobs queued behind it age past the budget: they fail with ShedError unscored."""
     from predmaint.service.batcher import ShedError
 
-    gate = threading.Event()
-    rec = Recorder(gate)
-    batcher = MicroBatcher(rec, max_size=64, max_wait_s=0.002).start()
-    try:
-        blocker = _submit(batcher, 1, 0.0)
-        assert rec.entered.wait(10)
+    with _busy_worker() as (batcher, rec, gate, blocker):
         batcher.budget_s = 1e-6  # any job that has to queue behind the busy worker is past it
         late = [_submit(batcher, 1, float(v)) for v in range(1, 4)]
         gate.set()
@@ -127,6 +130,4 @@ def test_a_job_that_waited_past_the_budget_is_shed_not_scored() -> None:
                 fut.result(10)  # type: ignore[attr-defined]
         batcher.budget_s = 10.0
         assert _submit(batcher, 1, 7.0).result(10) == [35.0]  # type: ignore[attr-defined]
-    finally:
-        batcher.stop()
     assert rec.batches == [[1], [1]], "the shed jobs never reached the model"

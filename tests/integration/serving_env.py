@@ -28,6 +28,14 @@ from tests.conftest import HAVE_REAL_DATA, REAL_DATA, REPO, make_project
 
 SMALL_FOREST = {"n_estimators": 20, "max_depth": 8, "min_samples_leaf": 1, "random_state": 42, "n_jobs": 1}
 ADMIN_TOKEN = "test-admin-token-0123456789"
+GOOD: dict[str, Any] = {  # one ordinary reading, valid and far from every rule's limit
+    "type": "L",
+    "air_temperature_k": 300.0,
+    "process_temperature_k": 310.0,
+    "rotational_speed_rpm": 1500,
+    "torque_nm": 40.0,
+    "tool_wear_min": 100,
+}
 
 
 def _train_champion(cache: Path) -> None:

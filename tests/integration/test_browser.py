@@ -90,9 +90,9 @@ def test_evidently_dashboard_panels_have_data(browser: Browser, uis: dict[str, A
     page = browser.open(f"{url}/projects/{project['id']}")
     for title in ("Drift share", "Per-feature drift", "Error rate", "Expected cost", "Alarm rate", "Model version"):
         page.get_by_text(title).first.wait_for(timeout=120_000)
-    page.wait_for_selector("svg path[stroke='#02B2AF']", timeout=120_000)
-    page.wait_for_timeout(1500)  # the charts animate in
-    plotted = page.locator("svg path[stroke='#02B2AF']").count()
+    series = "svg path[stroke='#02B2AF']"
+    page.wait_for_function(f"document.querySelectorAll({series!r}).length >= 5", timeout=120_000)
+    plotted = page.locator(series).count()
     assert plotted >= 5, f"only {plotted} plotted series"
     browser.shot(page, "evidently-dashboard")
     page.close()

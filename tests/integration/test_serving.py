@@ -18,18 +18,9 @@ from predmaint import schema
 from predmaint.config import Params
 from predmaint.service import deployment_log, predlog
 from tests.conftest import REPO
-from tests.integration.serving_env import ADMIN_TOKEN, Server, champion_project, service_env
+from tests.integration.serving_env import ADMIN_TOKEN, GOOD, Server, champion_project, service_env
 
 pytestmark = pytest.mark.timeout(900)
-
-GOOD: dict[str, Any] = {
-    "type": "L",
-    "air_temperature_k": 300.0,
-    "process_temperature_k": 310.0,
-    "rotational_speed_rpm": 1500,
-    "torque_nm": 40.0,
-    "tool_wear_min": 100,
-}
 
 
 @pytest.fixture(scope="module")

@@ -27,17 +27,9 @@ from predmaint.config import Params
 from serving.app import create_app
 from serving.settings import Settings
 from serving.tokens import new_token
-from tests.integration.serving_env import ADMIN_TOKEN, Server, add_version, champion_project
+from tests.integration.serving_env import ADMIN_TOKEN, GOOD, Server, add_version, champion_project
 
 pytestmark = pytest.mark.timeout(900)
-GOOD: dict[str, Any] = {
-    "type": "L",
-    "air_temperature_k": 300.0,
-    "process_temperature_k": 310.0,
-    "rotational_speed_rpm": 1500,
-    "torque_nm": 40.0,
-    "tool_wear_min": 100,
-}
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 

@@ -7,23 +7,14 @@ from __future__ import annotations
 import asyncio
 import re
 from collections import Counter
-from typing import Any
 
 import httpx
 import pytest
 
 from predmaint.config import Params
-from tests.integration.serving_env import Server, champion_project
+from tests.integration.serving_env import GOOD, Server, champion_project
 
 pytestmark = pytest.mark.timeout(600)
-READING: dict[str, Any] = {
-    "type": "L",
-    "air_temperature_k": 300.0,
-    "process_temperature_k": 310.0,
-    "rotational_speed_rpm": 1500,
-    "torque_nm": 40.0,
-    "tool_wear_min": 100,
-}
 FLOOD = 300
 
 
@@ -42,7 +33,7 @@ async def flood(url: str) -> list[httpx.Response]:
     """``FLOOD`` concurrent single-reading requests, each on its own connection."""
     limits = httpx.Limits(max_connections=FLOOD, max_keepalive_connections=FLOOD)
     async with httpx.AsyncClient(base_url=url, limits=limits, timeout=120) as client:
-        return list(await asyncio.gather(*(client.post("/predict", json=READING) for _ in range(FLOOD))))
+        return list(await asyncio.gather(*(client.post("/predict", json=GOOD) for _ in range(FLOOD))))
 
 
 def test_a_flood_beyond_the_queue_is_shed_with_retry_after_and_counted(
@@ -59,4 +50,4 @@ def test_a_flood_beyond_the_queue_is_shed_with_retry_after_and_counted(
         assert r.json()["detail"].startswith("overloaded:")
     assert shed_total(client) - before == statuses[503], "every shed request is counted"
     for _ in range(20):  # the flood is over: normal service
-        assert client.post("/predict", json=READING).status_code == 200
+        assert client.post("/predict", json=GOOD).status_code == 200
