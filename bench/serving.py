@@ -77,7 +77,11 @@ def bootstrap(root: Path) -> Path:
     params = load_params(root / "params.yaml", environ={})
     csv = params.path(params.data.csv_path)
     rows = params.split.train_rows
-    frame = pd.read_csv(csv, encoding="utf-8-sig").head(rows) if csv.is_file() else simulate(params, rows=rows)
+    frame = (
+        pd.read_csv(csv, encoding="utf-8-sig").head(rows)
+        if csv.is_file()
+        else simulate(params.simulator, params.physics, rows=rows)
+    )
     source = params.path(params.paths.reference)
     source.parent.mkdir(parents=True, exist_ok=True)
     frame.to_csv(source, index=False)
