@@ -13,6 +13,7 @@ described (then one "N more" item), each message capped in length.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from typing import Annotated, Any
@@ -120,6 +121,8 @@ class BodyParser:
             self.known.add(name)
             choices = getattr(info.validation_alias, "choices", None) or []
             self.known.update(c for c in choices if isinstance(c, str))
+        required = [f for f in item.model_fields.values() if f.is_required()]
+        self._required = len(required) if len(required) == len(item.model_fields) else 0  # fields every item sets
         self._batch: TypeAdapter[list[Any]] = TypeAdapter(
             Annotated[list[item], Field(min_length=1, max_length=max_batch)]  # type: ignore[valid-type, arg-type]
         )
@@ -139,13 +142,42 @@ class BodyParser:
         if members > len(self.item.model_fields) * objects + self.max_errors:  # a few extra: named one by one
             raise BodyValidationError([self._too_many_fields(body, members, objects)])
         try:
-            if single:
-                return [self.item.model_validate_json(body)], True
-            return self._batch.validate_json(body), False
+            items = [self.item.model_validate_json(body)] if single else self._batch.validate_json(body)
         except ValidationError as exc:
             total = exc.error_count()
             described = [self._describe(e, single) for e in exc.errors(include_url=False)[: self.max_errors]]
             raise BodyValidationError(limit_errors(described, total, self.max_errors)) from None
+        # JSON parsers keep the last of two equal keys; more members than fields set means a key repeats
+        given = self._required * len(items) if self._required else sum(len(i.model_fields_set) for i in items)
+        if members > given:
+            self._refuse_duplicates(body, single)
+        return items, single
+
+    def _refuse_duplicates(self, body: bytes, single: bool) -> None:
+        """422 naming each key given twice in one object (a silent last-wins could flip a label)."""
+        problems: list[dict[str, Any]] = []
+        index = iter(range(self.max_batch))
+
+        def pairs(members: list[tuple[str, Any]]) -> dict[str, Any]:
+            n = next(index, self.max_batch)
+            seen: set[str] = set()
+            for key, _ in members:
+                if key in seen:
+                    where = "" if single else f"{self.what} {n}: "
+                    problems.append(
+                        {
+                            "loc": ["body", key] if single else ["body", n, key],
+                            "field": _FIELD_OF.get(key, key),
+                            "msg": _clip(f"{where}field '{key}' given twice in one object"),
+                            "type": "duplicate_field",
+                        }
+                    )
+                seen.add(key)
+            return dict(members)
+
+        json.loads(body, object_pairs_hook=pairs)
+        if problems:
+            raise BodyValidationError(limit_errors(problems[: self.max_errors], len(problems), self.max_errors))
 
     def _too_many_fields(self, body: bytes, members: int, objects: int) -> dict[str, Any]:
         """One error for a body with more members than its items can hold (found without parsing it)."""
