@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -84,3 +86,47 @@ def test_a_missing_csv_falls_back_to_the_simulator_only_when_listed(tmp_path: Pa
     only_path = make_project(tmp_path / "b", data={"csv_path": missing, "source_order": ["path"]})
     code, lines = _run("--params", str(only_path.root / "params.yaml"), "ingest")
     assert code == 1 and len(lines) == 1 and "no file at" in lines[0]
+
+
+@pytest.mark.parametrize("kind", ["loop", "dangling"])
+def test_a_broken_link_as_the_configured_csv_is_an_error_not_a_fallback(tmp_path: Path, kind: str) -> None:
+    link = tmp_path / "ai4i.csv"
+    link.symlink_to(link if kind == "loop" else tmp_path / "unmounted" / "ai4i.csv")
+    file = _params(tmp_path, csv_path=str(link))
+    code, lines = _run("--params", str(file), "ingest")
+    assert code == 1 and len(lines) == 1 and str(link) in lines[0] and "symbolic link" in lines[0], lines
+    params = load_params(file, environ={})
+    assert not params.path(params.paths.raw_file).exists()
+
+
+def test_a_header_without_rows_is_not_ingested(tmp_path: Path) -> None:
+    from predmaint import schema
+
+    empty = tmp_path / "ai4i.csv"
+    empty.write_text(",".join(schema.ALL_COLUMNS) + "\n")
+    code, lines = _run("--params", str(_params(tmp_path, csv_path=str(empty))), "ingest")
+    assert code == 1 and len(lines) == 1 and "no data rows" in lines[0], lines
+
+
+def test_lineage_of_an_unknown_data_version_needs_no_registry_and_writes_nothing(tmp_path: Path) -> None:
+    """``predmaint lineage 999`` answers from the manifest alone (it imported MLflow's reader: ~4 s)."""
+    file = _params(tmp_path)
+    code = (
+        "import sys\nfrom typer.testing import CliRunner\nfrom predmaint.cli import app\n"
+        f"r = CliRunner().invoke(app, ['--params', {str(file)!r}, 'lineage', '999'])\n"
+        "heavy = sorted(m for m in ('predmaint.model.registry', 'mlflow', 'pandas') if m in sys.modules)\n"
+        "print(r.exit_code, heavy, repr(r.output.strip()))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
+    exit_code, heavy, message = out.stdout.strip().split(" ", 2)
+    assert (exit_code, heavy) == ("1", "[]"), out.stdout
+    assert "'999' is neither a version id nor a path" in message and "\\n" not in message
+
+
+@pytest.mark.parametrize("args", [["lineage", "--model", "999"], ["reproduce", "1"], ["rollback"], ["evaluate"]])
+def test_model_commands_without_a_registry_say_so_and_create_none(tmp_path: Path, args: list[str]) -> None:
+    file = _params(tmp_path)
+    code, lines = _run("--params", str(file), *args)
+    registry = load_params(file, environ={}).tracking_uri.removeprefix("sqlite:///")
+    assert code == 1 and len(lines) == 1 and "no model registry at" in lines[0], lines
+    assert not Path(registry).exists()  # MLflow used to create an empty one

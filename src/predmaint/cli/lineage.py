@@ -13,7 +13,7 @@ import json
 import os
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
@@ -107,24 +107,37 @@ def register(app: typer.Typer, get: Callable[[typer.Context], Params]) -> None:
         from rich.console import Console
         from rich.tree import Tree
 
+        from predmaint.cli.model import require_registry
         from predmaint.data.lineage import Manifest
-        from predmaint.model import registry
 
         params = get(ctx)
         manifest = Manifest(params.path(params.paths.manifest), params.root)
         os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
         console = Console(highlight=False, width=None if sys.stdout.isatty() else 400)
-        try:
-            if model is not None:
-                alias = None if model.isdigit() else model
-                found = registry.resolve(params, alias=alias, version=model if alias is None else None)
-                meta = registry.read_metadata(params, str(found.run_id))
-                for line in model_header(meta, dict(found.tags), str(found.version), str(found.name)):
-                    console.print(line, markup=False)
-                key = str((meta.get("data") or {}).get("version_id") or (meta.get("data") or {}).get("path"))
+        if model is None:  # a data version: the manifest alone, no registry (MLflow, pandas) imports
             if key is None:
-                raise KeyError("give a data version id or path, or --model VERSION")
-            console.print(data_tree(manifest, key, Tree("training data" if model else "data lineage")))
+                _fail("give a data version id or path, or --model VERSION")
+            try:
+                console.print(data_tree(manifest, key, Tree("data lineage")))
+            except KeyError as exc:
+                _fail(str(exc.args[0] if exc.args else exc))
+            return
+        require_registry(params)
+        from predmaint.model import registry
+
+        try:
+            alias = None if model.isdigit() else model
+            found = registry.resolve(params, alias=alias, version=model if alias is None else None)
+            meta = registry.read_metadata(params, str(found.run_id))
+            for line in model_header(meta, dict(found.tags), str(found.version), str(found.name)):
+                console.print(line, markup=False)
+            key = str((meta.get("data") or {}).get("version_id") or (meta.get("data") or {}).get("path"))
+            console.print(data_tree(manifest, key, Tree("training data")))
         except (KeyError, registry.RegistryError) as exc:
-            typer.secho(str(exc.args[0] if exc.args else exc), fg=typer.colors.RED, err=True)
-            raise typer.Exit(1) from None
+            _fail(str(exc.args[0] if exc.args else exc))
+
+
+def _fail(message: str) -> NoReturn:
+    """Print one red line on stderr and exit 1."""
+    typer.secho(message, fg=typer.colors.RED, err=True)
+    raise typer.Exit(1)

@@ -35,6 +35,18 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
+def require_registry(params: Params) -> None:
+    """Fail at once, in one line, if the SQLite registry file is missing (MLflow would create an empty one).
+
+    Raises:
+        typer.Exit: No registry file at the tracking URI's path.
+    """
+    uri = params.tracking_uri
+    if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).is_file():
+        db = uri.removeprefix("sqlite:///")
+        raise _fail(f"no model registry at {db}: nothing has been trained yet (run `predmaint train`)")
+
+
 def _fmt(values: dict[str, Any], keys: tuple[str, ...]) -> str:
     parts = []
     for k in keys:
@@ -90,11 +102,13 @@ def register(app: typer.Typer, get: Callable[[typer.Context], Params]) -> None:
         (`dvc metrics show`) and evaluate_pr_curve.csv (`dvc plots show`), and logs offline_* metrics
         to the version's MLflow run.
         """
+        params = get(ctx)
+        require_registry(params)
         from predmaint.model.evaluate import evaluate_registered
         from predmaint.model.registry import RegistryError
 
         try:
-            values = evaluate_registered(get(ctx), alias=alias, version=version)
+            values = evaluate_registered(params, alias=alias, version=version)
         except (RegistryError, ValueError) as exc:
             raise _fail(str(exc)) from None
         typer.echo(f"version {values['version']} on {values['rows']} production rows:")
@@ -173,11 +187,13 @@ def register(app: typer.Typer, get: Callable[[typer.Context], Params]) -> None:
     @app.command()
     def rollback(ctx: typer.Context) -> None:
         """Move @champion back to the version the current champion replaced."""
+        params = get(ctx)
+        require_registry(params)
         from predmaint.model.registry import RegistryError
         from predmaint.model.registry import rollback as run
 
         try:
-            result = run(get(ctx))
+            result = run(params)
         except RegistryError as exc:
             raise _fail(str(exc)) from None
         typer.echo(f"champion rolled back: v{result.from_version} -> v{result.to_version}")
@@ -192,11 +208,13 @@ def register(app: typer.Typer, get: Callable[[typer.Context], Params]) -> None:
         validation metrics and holdout predictions must match exactly; otherwise the differences are
         printed and the exit code is 1.
         """
+        params = get(ctx)
+        require_registry(params)
         from predmaint.model.registry import RegistryError
         from predmaint.model.reproduce import reproduce as run
 
         try:
-            report = run(get(ctx), version)
+            report = run(params, version)
         except RegistryError as exc:
             raise _fail(str(exc)) from None
         if report.ok:

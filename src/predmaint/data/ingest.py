@@ -8,7 +8,7 @@ Sources are tried in the order of ``data.source_order`` in params.yaml:
 
 Only a *missing* source falls through to the next: no file at ``data.csv_path``, or a download
 that did not happen (offline, timeout, HTTP error). A file that is there but cannot be read or is
-not the AI4I table, or a download that arrives but is not the expected zip/table, stops the ingest
+not the AI4I table (no data rows, a symbolic link to nothing or a link loop included), or a download that arrives but is not the expected zip/table, stops the ingest
 with one line naming the file and the reason, and nothing is written: bad data must never turn
 into simulated data silently. The simulator is used only when ``data.source_order`` lists it.
 
@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
+import os
 import urllib.request
 import zipfile
 from dataclasses import dataclass, field
@@ -66,11 +67,16 @@ def _sha256(payload: bytes) -> str:
 def from_path(params: Params) -> SourceResult:
     """Read the configured CSV file."""
     path = params.path(params.data.csv_path)
-    if not path.exists():
-        raise SourceMissingError(f"no file at {path}")
     try:
+        if not path.exists() and not path.is_symlink():
+            raise SourceMissingError(f"no file at {path}")
+        if not path.exists():  # a link to nothing, or a loop: the file is meant to be there
+            raise OSError(f"a symbolic link whose target cannot be reached ({os.readlink(path)})")
         payload = path.read_bytes()
-        tables.read_table(payload)
+        if tables.read_table(payload).empty:
+            raise ValueError("the table has a header but no data rows")
+    except SourceMissingError:
+        raise
     except Exception as exc:
         raise IngestError(f"{path}: cannot ingest the configured data file: {_reason(exc)}") from None
     return SourceResult("path", payload, {"source_path": str(path), "sha256": _sha256(payload)})
