@@ -250,3 +250,23 @@ def test_a_deleted_champion_alias_is_a_409(project: Params, tmp_path: Path) -> N
         r = c.post("/admin/reload", headers=AUTH)
         assert r.status_code == 409 and "alias" in r.json()["detail"]
         assert c.post("/predict", json=GOOD).status_code == 200  # still serving the loaded model
+
+
+def test_a_deleted_registry_file_is_not_recreated_and_ready_says_so(project: Params, tmp_path: Path) -> None:
+    """MLflow creates an empty registry at a missing SQLite path: the service must not let it."""
+    copy = champion_project(project.root.parent / "serving_champion", tmp_path / "deleted")
+    db = Path(copy.tracking_uri.removeprefix("sqlite:///"))
+    with _app(copy) as c:
+        _wait_for(lambda: c.get("/ready").status_code == 200)
+        backup = tmp_path / "backup.db"
+        shutil.copy2(db, backup)
+        db.unlink()
+        r = c.post("/admin/reload", json={"force": True}, headers=AUTH)
+        assert r.status_code == 503 and "is missing" in r.json()["detail"]
+        ready = c.get("/ready")
+        assert ready.status_code == 503 and "is missing" in ready.json()["reason"]
+        assert ready.json()["registry"]["reachable"] is False
+        assert not db.exists()  # no empty registry in its place
+        assert c.post("/predict", json=GOOD).status_code == 200  # the loaded model keeps serving
+        backup.replace(db)  # restored
+        _wait_for(lambda: c.get("/ready").status_code == 200, 30, lambda: c.get("/ready").json())

@@ -3,7 +3,9 @@
 A missing model or alias is a :class:`LookupError` (the registry answered: 409 at the API), any other
 failure means the registry could not answer. For a SQLite registry the file's inode is remembered
 when it is first read, so a file replaced under the service (a restore, a reset) is noticed and
-reopened instead of reading the old, unlinked file forever.
+reopened instead of reading the old, unlinked file forever; a file deleted under the service stays
+an error (the registry is unreachable, ``/ready`` is 503) until it is back, instead of MLflow
+creating an empty registry in its place.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ class MlflowRegistry:
         uri: str = params.tracking_uri
         self.db_file = Path(uri[len(_SQLITE) :]) if uri.startswith(_SQLITE) else None
         self._opened: tuple[int, int] | None = None
+        self._known = False  # the file has been read once: its disappearance is a fault, not "no registry yet"
 
     def _identity(self) -> tuple[int, int] | None:
         try:
@@ -37,7 +40,7 @@ class MlflowRegistry:
 
     def file_changed(self) -> str | None:
         """Why the SQLite file read so far is no longer the one at its path (None if it still is)."""
-        if self.db_file is None or self._opened is None:
+        if self.db_file is None or not self._known:
             return None
         now = self._identity()
         if now is None:
@@ -67,6 +70,9 @@ class MlflowRegistry:
 
         if self._opened is None:
             self._opened = self._identity()
+            if self._opened is None and self._known:  # MLflow would create an empty registry in its place
+                raise FileNotFoundError(f"registry file {self.db_file} is missing")
+            self._known = self._known or self._opened is not None
         client = MlflowClient(tracking_uri=self.params.tracking_uri, registry_uri=self.params.tracking_uri)
         try:
             return str(client.get_model_version_by_alias(self.name, self.alias).version)
