@@ -27,7 +27,7 @@ from predmaint.config import Params
 from serving.app import create_app
 from serving.settings import Settings
 from serving.tokens import new_token
-from tests.integration.serving_env import ADMIN_TOKEN, GOOD, Server, add_version, champion_project
+from tests.integration.serving_env import ADMIN_TOKEN, GOOD, Server, add_version, champion_project, running_server
 
 pytestmark = pytest.mark.timeout(900)
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -270,3 +270,34 @@ def test_a_deleted_registry_file_is_not_recreated_and_ready_says_so(project: Par
         assert c.post("/predict", json=GOOD).status_code == 200  # the loaded model keeps serving
         backup.replace(db)  # restored
         _wait_for(lambda: c.get("/ready").status_code == 200, 30, lambda: c.get("/ready").json())
+
+
+def _restore_with_new_champion(params: Params, db: Path, tmp_path: Path, threshold: float) -> str:
+    """Replace the registry file by a copy whose champion alias points at a new version (a restore)."""
+    restored = tmp_path / f"restored-{threshold}.db"
+    shutil.copy2(db, restored)
+    other = params.model_copy(
+        update={"mlflow": params.mlflow.model_copy(update={"tracking_uri": f"sqlite:///{restored}"})}
+    )
+    version = add_version(other, threshold=threshold, alias=params.mlflow.champion_alias)
+    restored.replace(db)
+    return version
+
+
+def test_a_real_server_reads_every_restored_registry_file(project: Params, tmp_path: Path) -> None:
+    """MLflow caches one store per URI, holding its engine: the old reopen dropped only the engine map's
+    entry, so it worked once; from the second replacement on, the server read the unlinked file for
+    ever (alias moves unseen, a deleted or corrupt registry still "reachable", /ready 200)."""
+    copy = champion_project(project.root.parent / "serving_champion", tmp_path / "restored")
+    db = Path(copy.tracking_uri.removeprefix("sqlite:///"))
+    with running_server(copy) as server, httpx.Client(base_url=server.url, timeout=30) as c:
+        for threshold in (0.3, 0.31):
+            newer = _restore_with_new_champion(copy, db, tmp_path, threshold)
+            _wait_for(lambda v=newer: c.get("/model").json().get("version") == v, 60, lambda: c.get("/ready").json())
+            assert c.get("/ready").status_code == 200
+        with db.open("r+b") as f:  # corrupt in place (same inode): the registry can no longer answer
+            f.write(b"not a database" * 100)
+        r = c.post("/admin/reload", json={"force": True}, headers=AUTH)
+        assert r.status_code == 503 and "unreachable" in r.json()["detail"]
+        assert c.get("/ready").json()["registry"]["reachable"] is False
+        assert c.post("/predict", json=GOOD).status_code == 200

@@ -48,10 +48,18 @@ class MlflowRegistry:
         return None if now == self._opened else f"registry file {self.db_file} was replaced since it was opened"
 
     def reopen(self) -> None:
-        """Drop MLflow's cached engines of this URI, so the next call opens the file at the path anew."""
+        """Drop MLflow's cached stores and engines of this URI, so the next call opens the file at the path anew.
+
+        MLflow keeps one store per URI (an ``lru_cache``) holding its engine, and one engine per URI;
+        both must go, or the cached store keeps reading the replaced (unlinked) file.
+        """
         from mlflow.store.model_registry.sqlalchemy_store import SqlAlchemyStore as RegistryStore
         from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore as TrackingStore
+        from mlflow.tracking._model_registry.utils import _get_store_registry
+        from mlflow.tracking._tracking_service.utils import _tracking_store_registry
 
+        for registry in (_get_store_registry(), _tracking_store_registry):
+            type(registry)._get_store_with_resolved_uri.cache_clear()  # type: ignore[attr-defined]
         for store in (RegistryStore, TrackingStore):
             with store._engine_map_lock:
                 engine = store._engine_map.pop(self.params.tracking_uri, None)
