@@ -130,3 +130,24 @@ def test_model_commands_without_a_registry_say_so_and_create_none(tmp_path: Path
     registry = load_params(file, environ={}).tracking_uri.removeprefix("sqlite:///")
     assert code == 1 and len(lines) == 1 and "no model registry at" in lines[0], lines
     assert not Path(registry).exists()  # MLflow used to create an empty one
+
+
+@pytest.mark.parametrize("case", ["bad params", "garbage csv", "missing batch"])
+def test_user_failures_are_answered_before_pandas_loads(tmp_path: Path, case: str) -> None:
+    """Such failures waited ~2-4 s for pandas, the simulator or GX to import (bench/cli_failures.py)."""
+    garbage = tmp_path / "garbage.csv"
+    garbage.write_bytes(bytes(range(256)) * 4)
+    file = _params(tmp_path, csv_path=str(garbage))
+    args = {"bad params": ["ingest"], "garbage csv": ["ingest"], "missing batch": ["validate", "missing.csv"]}[case]
+    if case == "bad params":
+        raw = yaml.safe_load(file.read_text())
+        raw["split"]["train_rows"] = "many"
+        file.write_text(yaml.safe_dump(raw, sort_keys=False))
+    code = (
+        "import sys\nfrom typer.testing import CliRunner\nfrom predmaint.cli import app\n"
+        f"r = CliRunner().invoke(app, ['--params', {str(file)!r}, *{args!r}])\n"
+        "print(r.exit_code, 'pandas' in sys.modules, len(r.output.strip().splitlines()))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
+    exit_code, pandas_loaded, lines = out.stdout.split()
+    assert exit_code != "0" and pandas_loaded == "False" and lines == "1", out.stdout

@@ -17,11 +17,21 @@ def register(app: typer.Typer, get: Callable[[typer.Context], Params]) -> None:
     @app.command()
     def ingest(ctx: typer.Context) -> None:
         """Land the AI4I table in data/raw/ (real CSV → UCI download → simulator) and record it."""
-        from predmaint.data.ingest import IngestError
+        from predmaint.data.source_file import IngestError, SourceMissingError, read_source_file
+
+        params = get(ctx)  # params and a bad data file are answered before pandas and the simulator load
+        try:
+            if params.data.source_order[0] == "path":
+                read_source_file(params.path(params.data.csv_path))
+        except SourceMissingError:
+            pass  # the next configured source is tried (the banner says why)
+        except IngestError as exc:
+            typer.secho(str(exc), fg=typer.colors.RED, err=True)
+            raise typer.Exit(1) from None
         from predmaint.data.ingest import ingest as run
 
         try:
-            version = run(get(ctx))
+            version = run(params)
         except IngestError as exc:
             typer.secho(str(exc), fg=typer.colors.RED, err=True)
             raise typer.Exit(1) from None

@@ -32,13 +32,14 @@ def register(app: typer.Typer, get: Callable[[typer.Context], Params]) -> None:
         suite: Annotated[str, typer.Option("--suite", help="Suite of the contract: raw | production.")] = "raw",
     ) -> None:
         """Gate a CSV batch: store the result if it passes; quarantine it and exit 1 if not."""
+        params = get(ctx)  # a bad params file or a missing batch is answered before GX loads
+        if not csv.resolve().is_file():
+            raise _fail(f"no file to validate at {csv.resolve()}", EXIT_USAGE)
         from predmaint.quality.contract import ContractError
         from predmaint.quality.gate import CheckError, GateError, quiet_gx_logging, validate_file
         from predmaint.quality.results import format_summary
 
         quiet_gx_logging()
-
-        params = get(ctx)
         try:
             result = validate_file(params, csv, suite)
         except CheckError as exc:

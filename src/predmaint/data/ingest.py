@@ -21,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
-import os
 import urllib.request
 import zipfile
 from dataclasses import dataclass, field
@@ -31,6 +30,10 @@ from predmaint.data import tables
 from predmaint.config import Params
 from predmaint.data.lineage import DataVersion, Manifest
 from predmaint.data.simulate import simulate
+from predmaint.data.source_file import IngestError, SourceMissingError, read_source_file
+from predmaint.data.source_file import reason as _reason
+
+__all__ = ["IngestError", "SourceMissingError", "SourceResult", "fetch", "ingest"]
 
 log = logging.getLogger(__name__)
 
@@ -41,14 +44,6 @@ SIMULATOR_BANNER = """
 !!  Lineage records source: simulator. Set PREDMAINT_DATA_PATH to use real data.
 !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!
 """
-
-
-class IngestError(RuntimeError):
-    """No source yielded the table, a source is present but invalid, or the raw file would be modified."""
-
-
-class SourceMissingError(LookupError):
-    """The source is not there (no file, no download): the next configured source may be tried."""
 
 
 @dataclass
@@ -67,16 +62,10 @@ def _sha256(payload: bytes) -> str:
 def from_path(params: Params) -> SourceResult:
     """Read the configured CSV file."""
     path = params.path(params.data.csv_path)
+    payload = read_source_file(path)  # missing → SourceMissingError; unreadable or not AI4I → IngestError
     try:
-        if not path.exists() and not path.is_symlink():
-            raise SourceMissingError(f"no file at {path}")
-        if not path.exists():  # a link to nothing, or a loop: the file is meant to be there
-            raise OSError(f"a symbolic link whose target cannot be reached ({os.readlink(path)})")
-        payload = path.read_bytes()
         if tables.read_table(payload).empty:
             raise ValueError("the table has a header but no data rows")
-    except SourceMissingError:
-        raise
     except Exception as exc:
         raise IngestError(f"{path}: cannot ingest the configured data file: {_reason(exc)}") from None
     return SourceResult("path", payload, {"source_path": str(path), "sha256": _sha256(payload)})
@@ -111,11 +100,6 @@ def from_simulator(params: Params) -> SourceResult:
 
 
 SOURCES = {"path": from_path, "url": from_url, "simulator": from_simulator}
-
-
-def _reason(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0][:200]}" if text else type(exc).__name__
 
 
 def fetch(params: Params) -> SourceResult:
