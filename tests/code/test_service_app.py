@@ -93,3 +93,9 @@ def test_a_model_without_the_alias_yet_is_no_champion_not_an_unreachable_registr
     client.create_model_version(sim_params.mlflow.registered_model, source=str(sim_params.root))
     with pytest.raises(LookupError, match="alias"):
         MlflowRegistry(sim_params).resolve()
+
+
+def test_feedback_for_an_unknown_or_archived_id_is_a_404_that_says_which_it_may_be(client: TestClient) -> None:
+    """Retention archives old predictions; a late label for one is refused, and the 404 says why it may be."""
+    r = client.post("/feedback", json={"request_id": "01a20b75-0000-7000-8000-000000000000", "failure": 1})
+    assert r.status_code == 404 and "archived by retention" in r.json()["detail"]

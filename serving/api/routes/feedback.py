@@ -47,7 +47,8 @@ _ITEM = FeedbackItem.model_json_schema()
         403: {"model": Message, "description": "The bearer token is not a feedback token."},
         404: {
             "model": Message,
-            "description": "Some request_ids were never predicted (named); nothing is recorded.",
+            "description": "Some request_ids were never predicted, or their predictions were archived by "
+            "retention (`predmaint log prune`), named; nothing is recorded.",
         },
         409: {
             "model": Message,
@@ -78,7 +79,10 @@ async def feedback(request: Request) -> FeedbackResponse:
     try:
         result = await asyncio.wrap_future(service.predlog.add_feedback(batch))
     except UnknownRequestIdsError as exc:
-        raise HTTPException(404, f"unknown request_id(s), nothing recorded: {', '.join(exc.ids[:20])}") from None
+        ids = ", ".join(exc.ids[:20])
+        raise HTTPException(
+            404, f"unknown request_id(s) (never predicted, or archived by retention), nothing recorded: {ids}"
+        ) from None
     except LabelConflictError as exc:
         raise HTTPException(
             409,
