@@ -168,6 +168,15 @@ def test_dvc_repro_after_the_demo_keeps_every_manifest_file(demo: DemoRun) -> No
         target = params.path(Path(path))
         assert target.is_file(), f"{path} (in the manifest) is gone after dvc repro"
         assert file_md5(target) == md5, f"{path} changed after dvc repro"
+    from predmaint.model.registry import read_metadata
+
+    for v in _versions(params):  # and every file a model version points to
+        meta = read_metadata(params, str(v.run_id))
+        pointed = {**meta["lineage"]["dvc_md5"], meta["data"]["path"]: meta["data"]["md5"]}
+        pointed.update({gx["file"]: demo.manifest_before[gx["file"]] for gx in meta["lineage"]["gx"]})
+        for path, md5 in pointed.items():
+            target = params.path(Path(path))
+            assert target.is_file() and file_md5(target) == md5, f"v{v.version} points to {path}: gone or changed"
     retrain = [p for p in demo.manifest_before if p.startswith(params.paths.retrain_dir.as_posix())]
     assert {Path(p).suffix for p in retrain} == {".csv", ".json"}, retrain  # window, labelled rows, gate result
     remote = params.path(params.paths.dvc_remote)
