@@ -70,7 +70,7 @@ def main() -> None:
         params = _project(tmp / "proj")
         params_path = str(params.root / "params.yaml")
         o = params.orchestration
-        frame = simulate(params, rows=args.rows)
+        frame = simulate(params.simulator, params.physics, rows=args.rows)
         csv, parquet = tmp / "readings.csv", tmp / "readings.parquet"
         frame.to_csv(csv, index=False)
         frame.to_parquet(parquet, index=False)

@@ -118,7 +118,7 @@ def main() -> None:
         days = args.days
         n = days * args.rows
         first = params.split.train_rows + params.split.production_rows + 1
-        calm = simulate(params, rows=n, seed=args.seed, start_udi=first)
+        calm = simulate(params.simulator, params.physics, rows=n, seed=args.seed, start_udi=first)
         calm_cost = cost(fitted, calm, params)["expected_cost_per_1000"]
         print(
             f"champion: threshold {fitted.threshold:.3f}, validation {fitted.validation['expected_cost_per_1000']:,.0f}"
@@ -130,12 +130,16 @@ def main() -> None:
             f"| scenario | champion cost / 1,000 (vs no drift) | {header} | flagged | retrain fires | {gate_column} |"
         )
         print("| --- | --- | " + " | ".join("---:" for _ in RULES) + " | ---: | ---: | --- |")
-        for scenario in [None, *scenario_names(params)]:
-            stream = simulate(params, rows=n, scenario=scenario, seed=args.seed, start_udi=first)
-            unseen = simulate(params, rows=n, scenario=scenario, seed=args.seed + 1, start_udi=first + n)
+        for scenario in [None, *scenario_names(params.simulator)]:
+            stream = simulate(
+                params.simulator, params.physics, rows=n, scenario=scenario, seed=args.seed, start_udi=first
+            )
+            unseen = simulate(
+                params.simulator, params.physics, rows=n, scenario=scenario, seed=args.seed + 1, start_udi=first + n
+            )
             met, fired = monitor_days(params, fitted, reference, stream, args.rows, args.verbose)
             champ_cost = cost(fitted, stream, params)["expected_cost_per_1000"]
-            window = build_window(params, reference, stream.assign(**{schema.UDI: stream[schema.UDI]}))
+            window = build_window(params.monitoring, reference, stream.assign(**{schema.UDI: stream[schema.UDI]}))
             challenger = fit(FitSettings.of(params), window)
             on_unseen = {"challenger": cost(challenger, unseen, params), "champion": cost(fitted, unseen, params)}
             comparison = compare(

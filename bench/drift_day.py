@@ -52,7 +52,7 @@ def scored(model: Fitted, frame: pd.DataFrame, params: Params) -> dict[str, Any]
 def source_frame(params: Params, source: str) -> pd.DataFrame:
     """The real table (``PREDMAINT_DATA_PATH`` or ``data.csv_path``) or the simulator's fallback table."""
     if source == "sim":
-        return simulate(params, rows=params.data.simulator_rows)
+        return simulate(params.simulator, params.physics, rows=params.data.simulator_rows)
     path = os.environ.get("PREDMAINT_DATA_PATH") or str(params.path(params.data.csv_path))
     return tables.read_table(Path(path))
 
@@ -90,12 +90,17 @@ def run(params: Params, source: str, candidates: list[str], base_params: Params)
     for candidate in candidates:
         scenario, rows = candidate.split(":")
         drift = simulate(
-            params, rows=int(rows), scenario=scenario, seed=params.simulator.seed + 1, start_udi=n_train + n_prod + 1
+            params.simulator,
+            params.physics,
+            rows=int(rows),
+            scenario=scenario,
+            seed=params.simulator.seed + 1,
+            start_udi=n_train + n_prod + 1,
         )
         labelled = pd.concat([production, drift], ignore_index=True)
         hold = min(params.promotion.recent_window_rows, len(labelled) // 2)
         gate, train = labelled.iloc[-hold:].reset_index(drop=True), labelled.iloc[: len(labelled) - hold]
-        challenger = fit(FitSettings.of(params), build_window(params, reference, train))
+        challenger = fit(FitSettings.of(params), build_window(params.monitoring, reference, train))
         ch, cp = scored(challenger, gate, params), scored(champion, gate, params)
         c = compare(gate[schema.TARGET], ch["flags"], cp["flags"], params.costs, params.promotion, params.project.seed)
         promoted, reasons = decide(params.promotion, ch, c)

@@ -60,9 +60,12 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="run uvicorn directly with --limit-concurrency N (its own 503s, for comparison)",
     )
+    ap.add_argument("--event-loop", choices=["asyncio", "uvloop"], help="override serving.event_loop")
     args = ap.parse_args(argv)
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREDMAINT_")}
     env |= {"PREDMAINT_PARAMS": str(args.params.resolve()), "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    if args.event_loop:
+        env["PREDMAINT_SERVING__EVENT_LOOP"] = args.event_loop
     work = Path(os.environ.get("TMPDIR", "/tmp")) / f"bench-hardening-{os.getpid()}"
     work.mkdir(parents=True, exist_ok=True)
     script = work / "predict.lua"

@@ -43,7 +43,11 @@ def scored(params: Params, frame: pd.DataFrame, seed: int) -> pd.DataFrame:
 def run(params: Params, reference: pd.DataFrame, rows: int, window_id: str) -> tuple[float, float, int]:
     """Monitor one window of ``rows`` rows; return (build s, monitor s, drift rows)."""
     t0 = time.perf_counter()
-    window = scored(params, simulate(params, rows=rows, scenario="torque_sensor_bias", seed=rows), seed=rows)
+    window = scored(
+        params,
+        simulate(params.simulator, params.physics, rows=rows, scenario="torque_sensor_bias", seed=rows),
+        seed=rows,
+    )
     t1 = time.perf_counter()
     summary = monitor_window(params, reference, window, BASELINE, window_id=window_id)
     decide_and_record(summary, params.monitoring, params.path(params.monitoring.decisions_log))
@@ -69,7 +73,7 @@ def main() -> None:
         )
         paths = base.paths.model_copy(update={"monitoring_dir": Path(tmp)})
         params = base.model_copy(update={"paths": paths, "monitoring": monitoring})
-        reference = scored(params, simulate(params, rows=7000, seed=1), seed=1)
+        reference = scored(params, simulate(params.simulator, params.physics, rows=7000, seed=1), seed=1)
         run(params, reference, 2_000, "warmup")
         cpu = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
         print(f"max_rows_for_drift = {params.monitoring.max_rows_for_drift:,}; load {os.getloadavg()[0]:.1f}")

@@ -77,7 +77,11 @@ def bootstrap(root: Path) -> Path:
     params = load_params(root / "params.yaml", environ={})
     csv = params.path(params.data.csv_path)
     rows = params.split.train_rows
-    frame = pd.read_csv(csv, encoding="utf-8-sig").head(rows) if csv.is_file() else simulate(params, rows=rows)
+    frame = (
+        pd.read_csv(csv, encoding="utf-8-sig").head(rows)
+        if csv.is_file()
+        else simulate(params.simulator, params.physics, rows=rows)
+    )
     source = params.path(params.paths.reference)
     source.parent.mkdir(parents=True, exist_ok=True)
     frame.to_csv(source, index=False)
@@ -175,6 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ours-only", action="store_true", help="skip mlflow models serve (quick A/B of a change)")
     ap.add_argument("--tokens", action="store_true", help="require a predict bearer token (sent by wrk)")
     ap.add_argument("--prediction-log-url", default="", help="log predictions to this PostgreSQL database")
+    ap.add_argument("--event-loop", choices=["asyncio", "uvloop"], help="override serving.event_loop")
     args = ap.parse_args(argv)
     if shutil.which("wrk") is None:
         print("wrk not found: install it (Debian/Ubuntu: apt-get install -y wrk)", file=sys.stderr)
@@ -194,6 +199,8 @@ def main(argv: list[str] | None = None) -> int:
     env |= {"PREDMAINT_PARAMS": str(params_file), "MLFLOW_TRACKING_URI": params.tracking_uri}
     if args.prediction_log_url:
         env["PREDMAINT_PATHS__PREDICTION_LOG_URL"] = args.prediction_log_url
+    if args.event_loop:
+        env["PREDMAINT_SERVING__EVENT_LOOP"] = args.event_loop
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
     work = Path(tempfile.mkdtemp(prefix="bench-serving-"))
     scripts = {
@@ -233,7 +240,8 @@ def main(argv: list[str] | None = None) -> int:
     ]
     theirs += [*host, "--port", str(free_port()), "--workers", str(args.workers)]
     print(f"model {name} version {version}; {args.workers} worker(s) each; wrk {args.duration:g} s per cell")
-    print(f"prediction log: {'PostgreSQL' if args.prediction_log_url else 'SQLite'}")
+    store = "PostgreSQL" if args.prediction_log_url else "SQLite"
+    print(f"prediction log: {store}; event loop: {args.event_loop or params.serving.event_loop}")
     tools = ["predmaint"] if args.ours_only else ["mlflow", "predmaint"]
     commands = {"predmaint": (ours, "/ready"), "mlflow": (theirs, "/ping")}
     results: dict[str, dict[int, dict[str, Any]]] = {tool: {} for tool in tools}
@@ -262,6 +270,7 @@ def main(argv: list[str] | None = None) -> int:
     meta = {"model": name, "version": version, "workers": args.workers, "duration_s": args.duration}
     meta["tokens"] = args.tokens
     meta["prediction_log"] = "postgresql" if args.prediction_log_url else "sqlite"
+    meta["event_loop"] = args.event_loop or params.serving.event_loop
     args.out.write_text(json.dumps({**meta, "results": results}, indent=2))
     print(f"\nwrote {args.out}")
     return 0

@@ -28,7 +28,7 @@ def main() -> None:
     times = []
     for _ in range(args.repeat):
         start = time.perf_counter()
-        frame = simulate(params, rows=args.rows, scenario=args.scenario)
+        frame = simulate(params.simulator, params.physics, rows=args.rows, scenario=args.scenario)
         times.append(time.perf_counter() - start)
     assert len(frame) == args.rows
     best, median = min(times), sorted(times)[len(times) // 2]

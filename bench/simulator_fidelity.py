@@ -51,7 +51,7 @@ def main() -> None:
     print(f"| real AI4I 2020 | {q['threshold']:.3f} | {q['f1']:.3f} | {q['pr_auc']:.3f} | {q['failures']} |")
     runs, counts = [], []
     for seed in range(args.seeds):
-        frame = simulate(params, rows=10_000, seed=seed)
+        frame = simulate(params.simulator, params.physics, rows=10_000, seed=seed)
         counts.append(frame[list(LABELS)].sum())
         runs.append(quality(params, frame))
         r = runs[-1]

@@ -44,7 +44,7 @@ def _source(params: Params, rows: int) -> tuple[pd.DataFrame, str]:
             return frame.iloc[:rows], "real AI4I"
     from predmaint.data.simulate import simulate
 
-    return simulate(params, rows=rows), "simulator"
+    return simulate(params.simulator, params.physics, rows=rows), "simulator"
 
 
 def _time(fn: Callable[[], object], repeat: int) -> tuple[float, float, float]:

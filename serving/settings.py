@@ -16,6 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from predmaint import schema
 from predmaint.config import PARAMS_ENV, Params, ServingParams, load_params
+from predmaint.quality.contract import load_contract
+from predmaint.service.predlog import location
 from predmaint.service.process import INSTANCE_ENV, new_instance_id
 from serving.tokens import parse_tokens
 
@@ -90,8 +92,6 @@ class Settings(BaseModel):
     @property
     def prediction_log(self) -> Path | str:
         """The prediction log: the SQLite file's absolute path, or the PostgreSQL URL."""
-        from predmaint.service.predlog import location
-
         return location(self.params)
 
     @property
@@ -115,8 +115,6 @@ class Settings(BaseModel):
             bounds: Override the contract's bounds (AI4I column → (min, max)).
             product_types: Override the contract's product types.
         """
-        from predmaint.quality.contract import load_contract
-
         env = os.environ if environ is None else environ
         contract = load_contract(params)
         bounds = contract.bounds if bounds is None else bounds

@@ -45,7 +45,7 @@ def test_quiet_reading_has_no_modes(sim_params: Params) -> None:
 def test_violations_match_the_physics_rules(sim_params: Params) -> None:
     from predmaint.data.simulate import simulate
 
-    frame = simulate(sim_params, rows=3000)
+    frame = simulate(sim_params.simulator, sim_params.physics, rows=3000)
     numeric = frame[list(schema.NUMERIC_FEATURES)].to_numpy(dtype=float)
     found = explain(frame[schema.TYPE].to_numpy(), numeric, sim_params.physics, 0.9)
     flags = physics.rule_flags(frame, sim_params.physics)

@@ -15,10 +15,10 @@ from predmaint.service.fastpath import ForestSum, accelerate
 def _fit(params: Params, clf: object) -> tuple[Pipeline, object]:
     from predmaint.data.simulate import simulate
 
-    frame = simulate(params, rows=3000)
+    frame = simulate(params.simulator, params.physics, rows=3000)
     pipe = Pipeline([*features.build_preprocessor(params.physics), ("clf", clf)])
     pipe.fit(features.model_input(frame), frame[schema.TARGET])
-    return pipe, simulate(params, rows=500, seed=99)
+    return pipe, simulate(params.simulator, params.physics, rows=500, seed=99)
 
 
 def test_forest_sum_is_bit_identical(sim_params: Params) -> None:

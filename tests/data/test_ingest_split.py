@@ -141,7 +141,7 @@ def test_ingest_from_the_upstream_zip_records_its_hashes(tmp_path: Path) -> None
     from predmaint.data.simulate import simulate
 
     params = make_project(tmp_path / "proj", data={"source_order": ["simulator"]})
-    payload = simulate(params, rows=1200).to_csv(index=False, lineterminator="\r\n").encode()
+    payload = simulate(params.simulator, params.physics, rows=1200).to_csv(index=False, lineterminator="\r\n").encode()
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
         zf.writestr("ai4i2020.csv", payload)

@@ -26,7 +26,7 @@ def drift(params: Params, reference: pd.DataFrame, current: pd.DataFrame) -> dic
 @pytest.fixture(scope="module")
 def sim(tmp_path_factory: pytest.TempPathFactory) -> tuple[Params, pd.DataFrame]:
     params = make_project(tmp_path_factory.mktemp("drift") / "proj", data={"source_order": ["simulator"]})
-    return params, simulate(params, rows=7000, seed=1)
+    return params, simulate(params.simulator, params.physics, rows=7000, seed=1)
 
 
 def test_same_distribution_has_no_drift(sim: tuple[Params, pd.DataFrame]) -> None:
@@ -48,7 +48,7 @@ def test_same_distribution_has_no_drift(sim: tuple[Params, pd.DataFrame]) -> Non
 )
 def test_drift_scenarios_are_detected(sim: tuple[Params, pd.DataFrame], scenario: str, column: str) -> None:
     params, reference = sim
-    result = drift(params, reference, simulate(params, rows=500, scenario=scenario, seed=11))
+    result = drift(params, reference, simulate(params.simulator, params.physics, rows=500, scenario=scenario, seed=11))
     assert result["columns"][column]["drifted"]
     assert result["drift_share"] >= params.monitoring.drift_share_threshold
     assert result["dataset_drift"]
@@ -71,8 +71,8 @@ def test_real_production_days_do_not_drift_but_a_heat_wave_does(tmp_path: Path) 
 
 def test_large_windows_are_sampled_with_a_seed(tmp_path: Path) -> None:
     params = make_project(tmp_path / "proj", monitoring={"max_rows_for_drift": 300})
-    reference = simulate(params, rows=1000, seed=1)
-    window = simulate(params, rows=800, seed=2).rename(columns={schema.TARGET: "target"})
+    reference = simulate(params.simulator, params.physics, rows=1000, seed=1)
+    window = simulate(params.simulator, params.physics, rows=800, seed=2).rename(columns={schema.TARGET: "target"})
     window["prediction"] = 0.1
     first, _, _ = summarise(params, reference, window, BASELINE, window_id="w1")
     again, _, _ = summarise(params, reference, window, BASELINE, window_id="w1")

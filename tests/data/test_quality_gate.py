@@ -30,7 +30,8 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
         return pd.read_csv(REAL_DATA, encoding="utf-8-sig").iloc[:BASE_ROWS]
     from predmaint.data.simulate import simulate
 
-    return simulate(make_project(tmp_path_factory.mktemp("sim")), rows=BASE_ROWS)
+    project = make_project(tmp_path_factory.mktemp("sim"))
+    return simulate(project.simulator, project.physics, rows=BASE_ROWS)
 
 
 @pytest.fixture

@@ -22,7 +22,8 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
         return pd.read_csv(REAL_DATA, encoding="utf-8-sig").iloc[:2000]
     from predmaint.data.simulate import simulate
 
-    return simulate(make_project(tmp_path_factory.mktemp("sim")), rows=2000)
+    project = make_project(tmp_path_factory.mktemp("sim"))
+    return simulate(project.simulator, project.physics, rows=2000)
 
 
 @pytest.fixture

@@ -49,7 +49,7 @@ def params() -> Params:
 
 @pytest.fixture(scope="module")
 def big(params: Params) -> pd.DataFrame:
-    return simulate(params, rows=SIM_ROWS)
+    return simulate(params.simulator, params.physics, rows=SIM_ROWS)
 
 
 @pytest.fixture(scope="module")
@@ -78,20 +78,20 @@ def replacement_rows(frame: pd.DataFrame) -> np.ndarray:
 
 
 def test_same_seed_gives_identical_frame(params: Params) -> None:
-    pd.testing.assert_frame_equal(simulate(params, rows=5000, seed=7), simulate(params, rows=5000, seed=7))
+    pd.testing.assert_frame_equal(simulate(params.simulator, params.physics, rows=5000, seed=7), simulate(params.simulator, params.physics, rows=5000, seed=7))
 
 
 def test_different_seed_gives_different_frame(params: Params) -> None:
-    a, b = simulate(params, rows=5000, seed=7), simulate(params, rows=5000, seed=8)
+    a, b = simulate(params.simulator, params.physics, rows=5000, seed=7), simulate(params.simulator, params.physics, rows=5000, seed=8)
     for column in (schema.TYPE, *SENSORS):
         assert not a[column].equals(b[column]), column
 
 
 def test_defaults_come_from_params(params: Params) -> None:
-    frame = simulate(params)
+    frame = simulate(params.simulator, params.physics)
     assert len(frame) == params.simulator.rows
     pd.testing.assert_frame_equal(
-        frame, simulate(params, rows=params.simulator.rows, seed=params.simulator.seed)
+        frame, simulate(params.simulator, params.physics, rows=params.simulator.rows, seed=params.simulator.seed)
     )
 
 
@@ -115,7 +115,7 @@ def test_schema_dtypes_and_ids(big: pd.DataFrame) -> None:
 
 
 def test_start_udi_continues_numbering(params: Params) -> None:
-    frame = simulate(params, rows=1000, start_udi=10_001)
+    frame = simulate(params.simulator, params.physics, rows=1000, start_udi=10_001)
     assert frame[schema.UDI].iloc[0] == 10_001 and frame[schema.UDI].iloc[-1] == 11_000
     offsets = frame[schema.TYPE].map(params.simulator.serial_offset)
     assert (frame[schema.PRODUCT_ID].str[1:].astype(int) == offsets + frame[schema.UDI]).all()
@@ -123,7 +123,7 @@ def test_start_udi_continues_numbering(params: Params) -> None:
 
 def test_non_positive_rows_is_refused(params: Params) -> None:
     with pytest.raises(ValueError, match="rows"):
-        simulate(params, rows=0)
+        simulate(params.simulator, params.physics, rows=0)
 
 
 @needs_real_data
@@ -238,7 +238,7 @@ def test_rnf_is_flagged_but_not_a_failure(big: pd.DataFrame) -> None:
 
 def test_unknown_scenario_names_the_valid_ones(params: Params) -> None:
     with pytest.raises(ValueError, match="unknown scenario 'nope'") as err:
-        simulate(params, rows=10, scenario="nope")
+        simulate(params.simulator, params.physics, rows=10, scenario="nope")
     for name in params.simulator.scenarios:
         assert name in str(err.value)
 
@@ -252,12 +252,12 @@ def test_required_scenarios_are_configured(params: Params, name: str) -> None:
 
 @pytest.fixture(scope="module")
 def baseline(params: Params) -> pd.DataFrame:
-    return simulate(params, rows=SCENARIO_ROWS)
+    return simulate(params.simulator, params.physics, rows=SCENARIO_ROWS)
 
 
 def test_heat_wave_raises_air_temperature_and_hdf(params: Params, baseline: pd.DataFrame) -> None:
     spec = params.simulator.scenarios["heat_wave"]
-    hot = simulate(params, rows=SCENARIO_ROWS, scenario="heat_wave")
+    hot = simulate(params.simulator, params.physics, rows=SCENARIO_ROWS, scenario="heat_wave")
     air_shift = hot[schema.AIR_TEMP].mean() - baseline[schema.AIR_TEMP].mean()
     process_shift = hot[schema.PROCESS_TEMP].mean() - baseline[schema.PROCESS_TEMP].mean()
     assert air_shift == pytest.approx(spec.air_temp_shift_k, abs=0.01)
@@ -269,7 +269,7 @@ def test_heat_wave_raises_air_temperature_and_hdf(params: Params, baseline: pd.D
 def test_mix_shift_raises_share_of_l(params: Params, baseline: pd.DataFrame) -> None:
     target = params.simulator.scenarios["product_mix_shift_L"].type_mix
     assert target is not None
-    shifted = simulate(params, rows=SCENARIO_ROWS, scenario="product_mix_shift_L")
+    shifted = simulate(params.simulator, params.physics, rows=SCENARIO_ROWS, scenario="product_mix_shift_L")
     share = shifted[schema.TYPE].value_counts(normalize=True)
     assert share["L"] == pytest.approx(target["L"], abs=0.01)
     assert share["L"] > baseline[schema.TYPE].eq("L").mean() + 0.1
@@ -280,7 +280,7 @@ def test_mix_shift_raises_share_of_l(params: Params, baseline: pd.DataFrame) -> 
 
 def test_torque_bias_changes_only_the_reported_torque(params: Params, baseline: pd.DataFrame) -> None:
     bias = params.simulator.scenarios["torque_sensor_bias"].torque_bias_nm
-    biased = simulate(params, rows=SCENARIO_ROWS, scenario="torque_sensor_bias")
+    biased = simulate(params.simulator, params.physics, rows=SCENARIO_ROWS, scenario="torque_sensor_bias")
     others = [c for c in schema.ALL_COLUMNS if c != schema.TORQUE]
     pd.testing.assert_frame_equal(biased[others], baseline[others])
     assert np.allclose(biased[schema.TORQUE] - baseline[schema.TORQUE], bias, atol=1e-6)
@@ -291,7 +291,7 @@ def test_torque_bias_changes_only_the_reported_torque(params: Params, baseline: 
 
 
 def test_replacement_policy_runs_tools_to_failure(params: Params, baseline: pd.DataFrame) -> None:
-    late = simulate(params, rows=SCENARIO_ROWS, scenario="tool_replacement_policy")
+    late = simulate(params.simulator, params.physics, rows=SCENARIO_ROWS, scenario="tool_replacement_policy")
     twf_share = late["TWF"].sum() / len(replacement_rows(late))
     assert twf_share > 0.8 > 0.5 > baseline["TWF"].sum() / len(replacement_rows(baseline))
     wear_at_change = late[schema.TOOL_WEAR].to_numpy()[replacement_rows(late)].mean()
@@ -320,4 +320,4 @@ def test_ingest_falls_back_to_simulator_with_banner(
     )
     assert recorded is not None and recorded.details["source"] == "simulator" and recorded.rows == 3000
     raw = tables.read_table(params.path(params.paths.raw_file))
-    pd.testing.assert_frame_equal(raw, simulate(params, rows=3000))
+    pd.testing.assert_frame_equal(raw, simulate(params.simulator, params.physics, rows=3000))

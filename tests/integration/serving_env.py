@@ -47,7 +47,7 @@ def _train_champion(cache: Path) -> None:
     else:
         from predmaint.data.simulate import simulate
 
-        frame = simulate(params, rows=params.split.train_rows)
+        frame = simulate(params.simulator, params.physics, rows=params.split.train_rows)
     source = params.path(params.paths.reference)
     source.parent.mkdir(parents=True, exist_ok=True)
     frame.to_csv(source, index=False)

@@ -121,3 +121,36 @@ def _wait_for(check: Callable[[], bool], timeout_s: float = 60) -> bool:
             return True
         time.sleep(0.2)
     return False
+
+
+@pytest.mark.parametrize("loop_name", ["asyncio", "uvloop"])
+def test_connections_accepted_on_our_socket_send_without_nagle_delay(loop_name: str) -> None:
+    """asyncio sets TCP_NODELAY only on sockets whose ``proto`` says TCP; without it a response
+    written in two parts (head, body) waits for the client's delayed ACK (~40 ms per request)."""
+    import asyncio
+    import socket
+
+    import uvloop
+
+    listener = bind("127.0.0.1", 0)
+    seen: list[int] = []
+
+    class Probe(asyncio.Protocol):
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            accepted = transport.get_extra_info("socket")
+            seen.append(accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+            transport.close()
+
+    async def main() -> None:
+        server = await asyncio.get_running_loop().create_server(Probe, sock=listener)
+        reader, writer = await asyncio.open_connection(*listener.getsockname()[:2])
+        await reader.read()
+        writer.close()
+        server.close()
+
+    loop = asyncio.new_event_loop() if loop_name == "asyncio" else uvloop.new_event_loop()
+    try:
+        loop.run_until_complete(main())
+    finally:
+        loop.close()
+    assert seen and seen[0] != 0

@@ -23,7 +23,7 @@ def small(sim_params: Params) -> Params:
         model={"algorithm": "random_forest", "random_forest": SMALL_FOREST},
         backtest={"origins": [3000, 4000], "horizon_rows": 1000},
     )
-    table = simulate(params, rows=5000, seed=11)
+    table = simulate(params.simulator, params.physics, rows=5000, seed=11)
     tables.write_table(table, params.path(params.paths.raw_file))
     mlflow.set_tracking_uri(params.tracking_uri)
     return params

@@ -49,11 +49,13 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Params:
 
 @pytest.fixture(scope="module")
 def reference(project: Params) -> pd.DataFrame:
-    return scored(project, simulate(project, rows=7000, seed=1))
+    return scored(project, simulate(project.simulator, project.physics, rows=7000, seed=1))
 
 
 def labelled_window(params: Params, scenario: str | None, seed: int) -> pd.DataFrame:
-    frame = scored(params, simulate(params, rows=500, scenario=scenario, seed=seed, start_udi=7001))
+    frame = scored(
+        params, simulate(params.simulator, params.physics, rows=500, scenario=scenario, seed=seed, start_udi=7001)
+    )
     frame = frame.rename(columns={schema.TARGET: "target"}).astype({"target": float})
     frame.loc[frame.index[:50], "target"] = np.nan  # labels not yet arrived for some rows
     return frame

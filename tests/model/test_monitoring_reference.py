@@ -55,7 +55,11 @@ def promote_to_champion(params: Params, data_file: Path) -> str:
 
 def labelled_window(params: Params, fitted_threshold: float) -> pd.DataFrame:
     """500 shifted readings that continue the shifted training stream (same temperature history)."""
-    frame = simulate(params, rows=7500, scenario=SHIFT, seed=2, start_udi=7001).iloc[-500:].reset_index(drop=True)
+    frame = (
+        simulate(params.simulator, params.physics, rows=7500, scenario=SHIFT, seed=2, start_udi=7001)
+        .iloc[-500:]
+        .reset_index(drop=True)
+    )
     return frame.rename(columns={schema.TARGET: "target"}).assign(
         prediction=0.0, decision=0, threshold=fitted_threshold
     )
@@ -63,7 +67,7 @@ def labelled_window(params: Params, fitted_threshold: float) -> pd.DataFrame:
 
 def test_reference_moves_with_the_champion(project: Params) -> None:
     params = project
-    baseline_rows = simulate(params, rows=7000, seed=1)
+    baseline_rows = simulate(params.simulator, params.physics, rows=7000, seed=1)
     v1 = promote_to_champion(params, version_of(params, "baseline.csv", baseline_rows))
     reference, info = champion_reference(params)
     assert info["source"] == "champion" and info["model_version"] == v1
@@ -78,7 +82,7 @@ def test_reference_moves_with_the_champion(project: Params) -> None:
     assert before.reference["model_version"] == v1
 
     # A champion trained on the shifted regime (e.g. the sliding retraining window after a lasting shift).
-    shifted = simulate(params, rows=7000, scenario=SHIFT, seed=2, start_udi=7001)
+    shifted = simulate(params.simulator, params.physics, rows=7000, scenario=SHIFT, seed=2, start_udi=7001)
     v2 = promote_to_champion(params, version_of(params, "window_shifted.csv", shifted))
     reference, info = champion_reference(params)
     assert info["model_version"] == v2 and info["path"].endswith("window_shifted.csv")
@@ -92,11 +96,11 @@ def test_reference_moves_with_the_champion(project: Params) -> None:
 
 def test_a_changed_or_missing_window_falls_back_with_a_note(project: Params) -> None:
     params = project
-    fallback = simulate(params, rows=3000, seed=9)
+    fallback = simulate(params.simulator, params.physics, rows=3000, seed=9)
     tables.write_table(fallback, params.path(params.paths.reference))
-    path = version_of(params, "edited.csv", simulate(params, rows=7000, seed=3))
+    path = version_of(params, "edited.csv", simulate(params.simulator, params.physics, rows=7000, seed=3))
     promote_to_champion(params, path)
-    tables.write_table(simulate(params, rows=7000, seed=4), path)  # same name, other bytes
+    tables.write_table(simulate(params.simulator, params.physics, rows=7000, seed=4), path)  # same name, other bytes
     reference, info = champion_reference(params)
     assert info["source"] == "paths.reference" and len(reference) == 3000
     assert "edited.csv" in info["note"] and "md5" in info["note"]

@@ -160,7 +160,7 @@ def test_baseline_gives_alarm_and_failure_rates() -> None:
 
 
 def test_tails_count_readings_beyond_the_reference(sim_params: Params) -> None:
-    reference = simulate(sim_params, rows=7000, seed=1)
+    reference = simulate(sim_params.simulator, sim_params.physics, rows=7000, seed=1)
     limits = tail_limits(reference, {"tool_wear_min": "upper", "power_w": "both"}, 0.99, sim_params.physics)
     wear = limits["tool_wear_min"]
     assert wear["low"] is None and wear["high"] == pytest.approx(reference[schema.TOOL_WEAR].quantile(0.99))

@@ -76,7 +76,9 @@ def register(app: typer.Typer, get: Callable[[typer.Context], Params]) -> None:
         n = sim.rows if rows is None else rows
         used_seed = sim.seed if seed is None else seed
         try:
-            frame = run(params, rows=n, scenario=scenario, seed=used_seed, start_udi=start_udi)
+            frame = run(
+                params.simulator, params.physics, rows=n, scenario=scenario, seed=used_seed, start_udi=start_udi
+            )
         except ValueError as exc:
             typer.secho(str(exc), fg=typer.colors.RED, err=True)
             raise typer.Exit(2) from None

@@ -1,4 +1,4 @@
-"""CLI commands that span the lifecycle: demo and reset."""
+"""CLI commands that span the lifecycle: demo, replay, reset and the local stack (up, down, status)."""
 
 from __future__ import annotations
 

@@ -79,6 +79,7 @@ def register(app: typer.Typer, get: Callable[[typer.Context], Params]) -> None:
             sock,
             workers or s.workers,
             access_log=s.access_log,
+            loop=s.event_loop,
             timeout_graceful_shutdown=int(s.shutdown_timeout_s),
             log_level="info",
         )

@@ -30,7 +30,7 @@ def register(app: typer.Typer, get: Callable[[typer.Context], Params]) -> None:
             with running_uis(params) as uis:
                 typer.echo(f"MLflow     {uis['mlflow'].url}   (models: {uis['mlflow'].url}/#/models)")
                 typer.echo(f"Prefect    {uis['prefect'].url}   (flow runs: {uis['prefect'].url}/runs)")
-                typer.echo(f"Evidently  {uis['evidently'].url}   (project '{project_name(params)}')")
+                typer.echo(f"Evidently  {uis['evidently'].url}   (project '{project_name(params.project)}')")
                 docs = params.path(params.paths.data_docs_dir) / "index.html"
                 typer.echo(f"Data Docs  {docs.as_uri()}" + ("" if docs.exists() else "   (run `predmaint docs` first)"))
                 typer.echo(f"logs       {params.path(params.paths.run_dir)}/ui-*.log   — Ctrl-C stops the UIs")

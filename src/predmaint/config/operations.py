@@ -23,6 +23,7 @@ class ServingParams(Section):
     admin_token_env: str
     explain_near_fraction: float = Field(gt=0, le=1)
     access_log: bool
+    event_loop: Literal["asyncio", "uvloop"]
     shutdown_timeout_s: float = Field(gt=0)
     registry_timeout_s: float = Field(gt=0)
     registry_max_retries: int = Field(ge=0)

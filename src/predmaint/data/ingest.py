@@ -29,6 +29,7 @@ from typing import Any
 from predmaint.data import tables
 from predmaint.config import Params
 from predmaint.data.lineage import DataVersion, Manifest
+from predmaint.data.simulate import simulate
 
 log = logging.getLogger(__name__)
 
@@ -94,9 +95,7 @@ def from_url(params: Params) -> SourceResult:
 
 def from_simulator(params: Params) -> SourceResult:
     """Generate an AI4I-compatible table with the built-in simulator."""
-    from predmaint.data.simulate import simulate
-
-    frame = simulate(params, rows=params.data.simulator_rows)
+    frame = simulate(params.simulator, params.physics, rows=params.data.simulator_rows)
     payload = frame.to_csv(index=False, lineterminator="\n").encode()
     return SourceResult(
         "simulator",

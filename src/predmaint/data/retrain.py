@@ -32,7 +32,7 @@ from pathlib import Path
 import pandas as pd
 
 from predmaint import schema
-from predmaint.config import Params
+from predmaint.config import MonitoringParams, Params
 from predmaint.data import tables
 from predmaint.data.lineage import DataVersion, Manifest
 
@@ -97,18 +97,18 @@ def snapshot_hash(log_frame: pd.DataFrame) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def build_window(params: Params, reference: pd.DataFrame, production: pd.DataFrame) -> pd.DataFrame:
+def build_window(policy: MonitoringParams, reference: pd.DataFrame, production: pd.DataFrame) -> pd.DataFrame:
     """Concatenate reference and production rows per ``monitoring.retrain_policy``."""
     window = pd.concat([reference, production], ignore_index=True)
-    if params.monitoring.retrain_policy == "sliding":
-        window = window.iloc[-params.monitoring.sliding_window_rows :].reset_index(drop=True)
+    if policy.retrain_policy == "sliding":
+        window = window.iloc[-policy.sliding_window_rows :].reset_index(drop=True)
     return window
 
 
-def _log_facts(params: Params, log_frame: pd.DataFrame, trigger_window: str | None, reason: str) -> dict[str, object]:
+def _log_facts(log_path: Path, log_frame: pd.DataFrame, trigger_window: str | None, reason: str) -> dict[str, object]:
     stamps = pd.to_datetime(log_frame["timestamp"], utc=True)
     return {
-        "prediction_log": params.paths.prediction_log.as_posix(),
+        "prediction_log": log_path.as_posix(),
         "prediction_log_sha256": snapshot_hash(log_frame),
         "predictions": len(log_frame),
         "feedback_rows": int(log_frame["target"].notna().sum()),
@@ -143,13 +143,13 @@ def prepare(
     hold = min(params.promotion.recent_window_rows, len(production) // 2)
     gate_window = production.iloc[-hold:].reset_index(drop=True) if hold else None
     train_part = production.iloc[: len(production) - hold]
-    window = build_window(params, reference, train_part)
+    window = build_window(params.monitoring, reference, train_part)
 
     folder = params.path(params.paths.retrain_dir)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     manifest = Manifest(params.path(params.paths.manifest), params.root)
     labelled_path = tables.write_table(production, folder / f"window_{stamp}_labelled.csv")
-    facts = _log_facts(params, log_frame, trigger_window, reason)
+    facts = _log_facts(params.paths.prediction_log, log_frame, trigger_window, reason)
     labelled = manifest.record(
         labelled_path,
         stage="labelled_production",

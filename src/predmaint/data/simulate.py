@@ -42,7 +42,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from predmaint import physics, schema
-from predmaint.config import Params, ScenarioParams, SimulatorParams
+from predmaint.config import PhysicsParams, ScenarioParams, SimulatorParams
 from predmaint.config.data import WearClockParams
 
 STREAMS: tuple[str, ...] = ("type", "air", "process", "torque", "speed", "tool", "rnf")
@@ -52,9 +52,9 @@ IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 
 
-def scenario_names(params: Params) -> list[str]:
+def scenario_names(sim: SimulatorParams) -> list[str]:
     """The configured drift scenarios, in params.yaml order."""
-    return list(params.simulator.scenarios)
+    return list(sim.scenarios)
 
 
 def get_scenario(sim: SimulatorParams, name: str | None) -> ScenarioParams:
@@ -162,7 +162,8 @@ def product_ids(codes: IntArray, udi: IntArray, offsets: dict[str, int]) -> pd.S
 
 
 def simulate(
-    params: Params,
+    sim: SimulatorParams,
+    rules: PhysicsParams,
     rows: int | None = None,
     scenario: str | None = None,
     seed: int | None = None,
@@ -171,7 +172,8 @@ def simulate(
     """Generate an AI4I-2020-shaped table of the documented process.
 
     Args:
-        params: The project parameters (``simulator`` and ``physics`` sections are used).
+        sim: The ``simulator`` section: the process, its noise and the drift scenarios.
+        rules: The ``physics`` section: the documented failure rules that set the labels.
         rows: Number of rows; defaults to ``simulator.rows``.
         scenario: A drift scenario from ``simulator.scenarios``; ``None`` is the baseline.
         seed: Seed of the run; defaults to ``simulator.seed``. Same inputs give the same table.
@@ -183,7 +185,6 @@ def simulate(
     Raises:
         ValueError: ``rows`` or ``start_udi`` is not positive, or the scenario is unknown.
     """
-    sim = params.simulator
     n = sim.rows if rows is None else rows
     if n <= 0 or start_udi <= 0:
         raise ValueError(f"rows and start_udi must be positive (got rows={n}, start_udi={start_udi})")
@@ -224,7 +225,7 @@ def simulate(
         schema.TOOL_WEAR: wear,
     }
     frame = pd.DataFrame(columns)
-    modes = {"TWF": twf, **physics.rule_flags(columns, params.physics), "RNF": rnf}
+    modes = {"TWF": twf, **physics.rule_flags(columns, rules), "RNF": rnf}
     failing = [modes[m] for m in schema.FAILURE_MODES if m != "RNF" or sim.rnf_is_failure]
     frame[schema.TARGET] = (np.logical_or.reduce(failing) | unexplained).astype(np.int64)
     for mode in schema.FAILURE_MODES:

@@ -24,6 +24,8 @@ from predmaint.config import Params
 from predmaint.data.chunks import BatchInputError, file_format, iter_chunks, join_parts, read_columns, write_part
 from predmaint.data.tables import SchemaError
 from predmaint.model import features
+from predmaint.model.registry import load_model, resolve
+from predmaint.quality.contract import load_contract
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -102,8 +104,6 @@ def plan(params: Params, input_path: Path, output_path: Path | None = None, chun
         SchemaError: The input lacks model feature columns (named in the message).
         RegistryError: There is no champion.
     """
-    from predmaint.model.registry import resolve
-
     source = Path(input_path).resolve()
     if not source.is_file():
         raise BatchInputError(f"{source}: input file not found")
@@ -135,8 +135,6 @@ def plan(params: Params, input_path: Path, output_path: Path | None = None, chun
 
 def cached_model(params: Params, version: str) -> LoadedModel:
     """The registered model ``version``, loaded once per process (keyed by tracking URI, name, version)."""
-    from predmaint.model.registry import load_model
-
     key = (params.tracking_uri, params.mlflow.registered_model, str(version))
     with _models_lock:
         if key not in _models:
@@ -216,8 +214,6 @@ def _arrow_schema(job: BatchJob) -> pa.Schema:
 
 def run_chunk(params: Params, job: BatchJob, index: int, chunk: pd.DataFrame) -> ChunkResult:
     """Validate, score and write one chunk with the job's model version (loaded once per process)."""
-    from predmaint.quality.contract import load_contract
-
     scored = score_chunk(cached_model(params, job.model_version), chunk, load_contract(params))
     part = write_part(scored, job.parts_dir, index, job.fmt, _arrow_schema(job) if job.fmt == "parquet" else None)
     return ChunkResult(index=index, rows=len(scored), invalid=int(scored[ERROR].notna().sum()), part=part)

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import warnings
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from predmaint import schema
-from predmaint.config import Params
 
 CONTEXT_TAG = "mlflow.data.context"
 GATE_PENDING = "Gate: not run yet."
@@ -51,7 +51,11 @@ def log_dataset(frame: pd.DataFrame, *, name: str, source: str, context: str, ta
 
 
 def log_training_sets(
-    fit_rows: pd.DataFrame, holdout: pd.DataFrame, stream: pd.DataFrame | None, tags: dict[str, str], params: Params
+    fit_rows: pd.DataFrame,
+    holdout: pd.DataFrame,
+    stream: pd.DataFrame | None,
+    tags: dict[str, str],
+    production_dir: Path,
 ) -> None:
     """The fit rows (training), the validation slice and the labelled production stream (backtest)."""
     data_tags: dict[str, str] = {k: tags[k] for k in ("data_version", "data_md5", "data_source") if k in tags}
@@ -59,7 +63,7 @@ def log_training_sets(
     log_dataset(fit_rows, name=f"{version} fit", source=path, context="training", tags=data_tags)
     log_dataset(holdout, name=f"{version} validation", source=path, context="validation", tags=data_tags)
     if stream is not None:
-        production = params.paths.production_dir.as_posix()
+        production = production_dir.as_posix()
         log_dataset(stream, name="production days (labelled)", source=production, context="backtest", tags=data_tags)
 
 

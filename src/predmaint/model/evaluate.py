@@ -10,9 +10,11 @@ import pandas as pd
 
 from predmaint import schema
 from predmaint.config import Params
+from predmaint.model import registry
 from predmaint.model.datasets import log_dataset
 from predmaint.model.metrics import metrics, numeric_only, pr_curve_frame
 from predmaint.model.plots import plot_pr_curve
+from predmaint.model.train import production_stream
 
 
 def write_report(params: Params, name: str, payload: dict[str, Any], curve: pd.DataFrame | None) -> Path:
@@ -36,9 +38,6 @@ def evaluate_registered(params: Params, alias: str | None = None, version: str |
         ValueError: There is no labelled production data to evaluate on.
     """
     import mlflow
-
-    from predmaint.model import registry
-    from predmaint.model.train import production_stream
 
     model = registry.load_model(params, alias=alias or params.mlflow.challenger_alias, version=version)
     stream = production_stream(params)

@@ -15,10 +15,11 @@ from typing import Any
 import pandas as pd
 
 from predmaint import schema
-from predmaint.config import Params
+from predmaint.config import CostParams, Params
 from predmaint.model import datasets, metrics
 from predmaint.model.gate import PromotionDecision, compare, decide, gate_rows
 from predmaint.model.registry import LoadedModel, RegistryError, append_log, client, load_model
+from predmaint.model.train import production_stream
 
 PRIMARY_METRIC = "expected_cost_per_1000"
 
@@ -29,18 +30,15 @@ def used_range(metadata: dict[str, Any]) -> tuple[int, int]:
     return int(data_meta["fit_udi_range"][0]), int(data_meta["holdout_udi_range"][1])
 
 
-def _score(model: LoadedModel, rows: pd.DataFrame, params: Params) -> tuple[dict[str, Any], Any]:
+def _score(model: LoadedModel, rows: pd.DataFrame, costs: CostParams) -> tuple[dict[str, Any], Any]:
     proba = model.predict_proba(rows)
-    values = metrics.metrics(
-        rows[schema.TARGET], proba, model.threshold, params.costs, rows[list(schema.FAILURE_MODES)]
-    )
+    values = metrics.metrics(rows[schema.TARGET], proba, model.threshold, costs, rows[list(schema.FAILURE_MODES)])
     return values, proba >= model.threshold
 
 
 def _candidates(params: Params, window: pd.DataFrame | None, source: str | None) -> tuple[pd.DataFrame, str]:
     if window is not None:
         return window, source or "window passed to the gate"
-    from predmaint.model.train import production_stream
 
     stream = production_stream(params)
     if stream is None:
@@ -85,10 +83,10 @@ def promote(params: Params, window: pd.DataFrame | None = None, source: str | No
         rows = gate_rows(candidates, ranges)
     except ValueError as exc:
         raise RegistryError(f"{exc} ({rows_source})") from None
-    chall_metrics, chall_flags = _score(challenger, rows, params)
+    chall_metrics, chall_flags = _score(challenger, rows, params.costs)
     comparison, champ_metrics = None, None
     if champion is not None:
-        champ_metrics, champ_flags = _score(champion, rows, params)
+        champ_metrics, champ_flags = _score(champion, rows, params.costs)
         comparison = compare(
             rows[schema.TARGET], chall_flags, champ_flags, params.costs, params.promotion, params.project.seed
         )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -99,10 +100,14 @@ def resolve(params: Params, alias: str | None = None, version: str | None = None
 
 
 def read_metadata(params: Params, run_id: str) -> dict[str, Any]:
-    """The metadata.json logged with the run of a model version."""
+    """The metadata.json logged with the run of a model version (read from ``params.tracking_uri``)."""
     import mlflow
 
-    return dict(mlflow.artifacts.load_dict(f"runs:/{run_id}/{METADATA_FILE}"))
+    with tempfile.TemporaryDirectory() as tmp:
+        local = mlflow.artifacts.download_artifacts(
+            run_id=run_id, artifact_path=METADATA_FILE, dst_path=tmp, tracking_uri=params.tracking_uri
+        )
+        return dict(json.loads(Path(local).read_text(encoding="utf-8")))
 
 
 def load_model(params: Params, alias: str | None = None, version: str | None = None) -> LoadedModel:

@@ -21,6 +21,7 @@ from predmaint import schema
 from predmaint.config import Params
 from predmaint.data.lineage import file_md5
 from predmaint.model import registry
+from predmaint.model.train import FitSettings, fit, read_training_data
 
 
 @dataclass(frozen=True)
@@ -84,8 +85,6 @@ def reproduce(params: Params, version: str) -> ReproduceReport:
         predmaint.model.registry.RegistryError: The version does not exist.
     """
     import mlflow
-
-    from predmaint.model.train import FitSettings, fit, read_training_data
 
     mv = registry.resolve(params, version=version)
     metadata = registry.read_metadata(params, str(mv.run_id))

@@ -11,7 +11,7 @@ import pandas as pd
 from sklearn.inspection import permutation_importance
 
 from predmaint import schema
-from predmaint.config import Params
+from predmaint.config import Params, TrainingParams
 from predmaint.config.runtime import disable_telemetry
 from predmaint.model import datasets, evaluate, features, plots, registry, tracking
 from predmaint.model.metrics import numeric_only, pr_curve_frame
@@ -41,7 +41,7 @@ def trusted_types(pipeline: Any) -> list[str]:
     return sorted(found)
 
 
-def importance(params: Params, fitted: Fitted) -> pd.Series:
+def importance(training: TrainingParams, seed: int, fitted: Fitted) -> pd.Series:
     """Permutation importance (drop in average precision) of each model feature on the validation slice."""
     head = fitted.pipeline[:-1]
     matrix = head.transform(features.model_input(fitted.holdout))
@@ -50,8 +50,8 @@ def importance(params: Params, fitted: Fitted) -> pd.Series:
         matrix,
         fitted.holdout[schema.TARGET].astype(int),
         scoring="average_precision",
-        n_repeats=params.training.importance_repeats,
-        random_state=params.project.seed,
+        n_repeats=training.importance_repeats,
+        random_state=seed,
     )
     return pd.Series(result.importances_mean, index=head.get_feature_names_out(), name="importance")
 
@@ -122,7 +122,7 @@ def log_training_run(
     metrics = {**{f"validation_{k}": v for k, v in fitted.validation.items()}}
     if production is not None:
         metrics.update({f"production_{k}": v for k, v in production.items()})
-    imp = importance(params, fitted)
+    imp = importance(params.training, params.project.seed, fitted)
     example = features.model_input(fitted.holdout.head(5)).astype({c: "float64" for c in schema.NUMERIC_FEATURES})
     name = params.mlflow.registered_model
     with mlflow.start_run(run_name=f"train · {purpose}") as run:
@@ -132,7 +132,7 @@ def log_training_run(
         mlflow.log_dict(tracking.model_params(params), "params/model_params.json")
         mlflow.log_dict({str(k): float(v) for k, v in imp.round(6).items()}, "plots/feature_importance.json")
         _log_plots(fitted, stream, production, imp)
-        datasets.log_training_sets(fitted.fit_rows, fitted.holdout, stream, tags, params)
+        datasets.log_training_sets(fitted.fit_rows, fitted.holdout, stream, tags, params.paths.production_dir)
         mlflow.log_text(fitted.holdout.to_csv(index=False, lineterminator="\n"), registry.HOLDOUT_ARTIFACT)
         predictions = pd.DataFrame({schema.UDI: fitted.holdout[schema.UDI], "proba": fitted.holdout_proba})
         mlflow.log_text(

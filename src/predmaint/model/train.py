@@ -1,4 +1,4 @@
-"""Training: one sklearn Pipeline (physics features + encoding + classifier), tracked and registered.
+"""Training: one sklearn Pipeline (physics features + encoding + classifier), fitted and thresholded (``run`` logs it).
 
 The training window is ``paths.reference`` (the cleaned reference set) in time order. Its last
 ``training.validation_fraction`` is the validation slice: never fitted on, it calibrates the

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from predmaint import schema
-from predmaint.config import Params
+from predmaint.config import Params, ProjectParams
 
 if TYPE_CHECKING:
     from evidently.core.report import Snapshot
@@ -50,9 +50,9 @@ def workspace_path(params: Params) -> Path:
     return params.path(params.paths.monitoring_dir) / WORKSPACE_DIR
 
 
-def project_name(params: Params) -> str:
+def project_name(project: ProjectParams) -> str:
     """The dashboard project's name."""
-    return f"{params.project.name} monitoring"
+    return f"{project.name} monitoring"
 
 
 def _feature_key(column: str) -> str:
@@ -139,7 +139,7 @@ def open_project(params: Params) -> tuple[Workspace, Project]:
     path = workspace_path(params)
     path.mkdir(parents=True, exist_ok=True)
     ws = Workspace.create(str(path))
-    name = project_name(params)
+    name = project_name(params.project)
     found = ws.search_project(name)
     if found:
         return ws, found[0]

@@ -16,8 +16,12 @@ import pandas as pd
 from predmaint import schema
 from predmaint.config import Params
 from predmaint.data import tables
+from predmaint.data.lineage import file_md5
+from predmaint.model.registry import RegistryError, load_model, read_metadata, resolve
 from predmaint.monitoring import window as w
 from predmaint.monitoring.performance import baseline_from_metrics
+from predmaint.service.predlog import location, read_log
+from predmaint.service.predlog_db import display
 
 LOG_WINDOW = "log"
 
@@ -70,9 +74,6 @@ def load_window(params: Params, source: str, rows: int | None = None) -> pd.Data
         FileNotFoundError: The CSV does not exist, or the log holds no predictions yet.
     """
     if source == LOG_WINDOW:
-        from predmaint.service.predlog import location, read_log
-        from predmaint.service.predlog_db import display
-
         frame = read_log(params, limit=rows or params.monitoring.window_rows)
         if frame.empty:
             raise FileNotFoundError(f"the prediction log {display(location(params))} holds no predictions yet")
@@ -103,9 +104,6 @@ def champion_reference(params: Params) -> tuple[pd.DataFrame, dict[str, Any]]:
         The reference table and what it is: ``source`` (``champion`` or ``paths.reference``),
         ``model_version``, ``path``, ``md5``, ``version_id``, ``rows`` and, on a fallback, ``note``.
     """
-    from predmaint.data.lineage import file_md5
-    from predmaint.model.registry import RegistryError, read_metadata, resolve
-
     info: dict[str, Any] = {}
     try:
         mv = resolve(params)
@@ -131,8 +129,6 @@ def champion_baseline(params: Params) -> tuple[str, float, dict[str, float]]:
     Raises:
         predmaint.model.registry.RegistryError: There is no champion in the registry.
     """
-    from predmaint.model.registry import read_metadata, resolve
-
     mv = resolve(params)
     metadata = read_metadata(params, str(mv.run_id))
     threshold = float(mv.tags.get("threshold", metadata["threshold"]))
@@ -145,8 +141,6 @@ def champion(params: Params) -> Champion:
     Raises:
         predmaint.model.registry.RegistryError: There is no champion in the registry.
     """
-    from predmaint.model.registry import load_model
-
     loaded = load_model(params)
     baseline = baseline_from_metrics(loaded.metadata["metrics"]["validation"])
     return Champion(version=loaded.version, threshold=loaded.threshold, baseline=baseline, model=loaded)

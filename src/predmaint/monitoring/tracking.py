@@ -14,6 +14,7 @@ from pathlib import Path
 from predmaint import schema
 from predmaint.config import Params
 from predmaint.data.lineage import Manifest
+from predmaint.model.tracking import ensure_experiment, prefect_flow_run_id
 from predmaint.monitoring.performance import METRICS
 from predmaint.monitoring.summary import MonitoringSummary
 from predmaint.monitoring.trigger import TriggerDecision
@@ -65,8 +66,6 @@ def log_window(params: Params, summary: MonitoringSummary, decision: TriggerDeci
     The experiment is created on first use with its artifacts under ``mlflow.artifact_root``.
     """
     import mlflow
-
-    from predmaint.model.tracking import ensure_experiment, prefect_flow_run_id
 
     mlflow.set_tracking_uri(params.tracking_uri)
     experiment_id = ensure_experiment(params, params.mlflow.monitoring_experiment)

@@ -18,6 +18,7 @@ import pandas as pd
 
 from predmaint import schema
 from predmaint.config import Params
+from predmaint.data.simulate import simulate
 from predmaint.data.split import feature_part, label_part, load_day
 
 
@@ -122,11 +123,10 @@ def drift_day(params: Params, scenario: str | None = None, seed_offset: int = 1)
     One simulator stream under the named scenario (``replay.drift_scenario`` by default), numbered
     after the production rows, so its temperature walk runs on from day to day.
     """
-    from predmaint.data.simulate import simulate
-
     start = params.split.train_rows + params.split.production_rows + 1
     frame = simulate(
-        params,
+        params.simulator,
+        params.physics,
         rows=params.replay.drift_rows * params.replay.drift_days,
         scenario=scenario or params.replay.drift_scenario,
         seed=params.simulator.seed + seed_offset,

@@ -20,6 +20,7 @@ import pandas as pd
 
 from predmaint.config import Params
 from predmaint.data.lineage import Manifest, file_md5
+from predmaint.data.split import FEATURES_FILE, day_dir
 from predmaint.quality import results
 from predmaint.quality.contract import Contract, load_contract
 from predmaint.quality.report import classify
@@ -208,6 +209,4 @@ def validate_file(params: Params, path: Path, suite: str, result_dir: Path | Non
 
 def validate_production_day(params: Params, day: int) -> GateResult:
     """Gate production day ``day``'s features with the ``production`` suite (see :func:`validate_file`)."""
-    from predmaint.data.split import FEATURES_FILE, day_dir
-
     return validate_file(params, day_dir(params, day) / FEATURES_FILE, "production")

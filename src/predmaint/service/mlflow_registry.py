@@ -12,6 +12,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from predmaint.model.registry import load_model
+
 _SQLITE = "sqlite:///"
 
 
@@ -79,7 +81,5 @@ class MlflowRegistry:
 
     def load(self, version: str) -> Any:
         """Load one version through ``predmaint.model.registry.load_model``."""
-        from predmaint.model.registry import load_model
-
         loaded = load_model(self.params, version=version)
         return loaded if loaded.alias else replace(loaded, alias=self.alias)
