@@ -48,10 +48,10 @@ test: setup ## Run the whole test suite
 	$(BIN)/pytest
 
 demo: setup ## Run the whole lifecycle end to end on embedded defaults
-	PREFECT_HOME=$(CURDIR)/.run/prefect $(BIN)/predmaint demo
+	PREFECT_HOME="$(CURDIR)/.run/prefect" $(BIN)/predmaint demo
 
 ui: setup ## Open the MLflow, Prefect and Evidently UIs on free ports (prints the URLs; Ctrl-C stops)
-	PREFECT_HOME=$(CURDIR)/.run/prefect $(BIN)/predmaint ui
+	PREFECT_HOME="$(CURDIR)/.run/prefect" $(BIN)/predmaint ui
 
 up: setup ## Start Prefect server, MLflow server, API and flow runner on 127.0.0.1
 	$(BIN)/predmaint stack up

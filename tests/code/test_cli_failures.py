@@ -108,8 +108,8 @@ def test_a_header_without_rows_is_not_ingested(tmp_path: Path) -> None:
     assert code == 1 and len(lines) == 1 and "no data rows" in lines[0], lines
 
 
-def test_lineage_of_an_unknown_data_version_needs_no_registry_and_writes_nothing(tmp_path: Path) -> None:
-    """``predmaint lineage 999`` answers from the manifest alone (it imported MLflow's reader: ~4 s)."""
+def test_lineage_of_an_unknown_version_needs_no_mlflow_and_writes_nothing(tmp_path: Path) -> None:
+    """``predmaint lineage 999`` answers without importing MLflow's reader (it took 4-11 s and created mlflow.db)."""
     file = _params(tmp_path)
     code = (
         "import sys\nfrom typer.testing import CliRunner\nfrom predmaint.cli import app\n"
@@ -120,7 +120,27 @@ def test_lineage_of_an_unknown_data_version_needs_no_registry_and_writes_nothing
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
     exit_code, heavy, message = out.stdout.strip().split(" ", 2)
     assert (exit_code, heavy) == ("1", "[]"), out.stdout
-    assert "'999' is neither a version id nor a path" in message and "\\n" not in message
+    assert "no model registry at" in message and "\\n" not in message
+    assert not (tmp_path / "proj" / "mlruns" / "mlflow.db").exists()
+
+
+def test_a_version_missing_from_an_existing_registry_is_found_without_mlflow(tmp_path: Path) -> None:
+    import typer
+    from mlflow import MlflowClient
+
+    from predmaint.cli.model import require_registry
+
+    params = load_params(_params(tmp_path), environ={})
+    client = MlflowClient(tracking_uri=params.tracking_uri)
+    name = params.mlflow.registered_model
+    client.create_registered_model(name)
+    client.create_model_version(name, source=str(tmp_path), run_id=None)
+    client.set_registered_model_alias(name, params.mlflow.champion_alias, "1")
+    require_registry(params, "1")
+    require_registry(params, params.mlflow.champion_alias)
+    for missing in ("999", "nosuch"):
+        with pytest.raises(typer.Exit):
+            require_registry(params, missing)
 
 
 @pytest.mark.parametrize("args", [["lineage", "--model", "999"], ["reproduce", "1"], ["rollback"], ["evaluate"]])

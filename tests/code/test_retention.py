@@ -162,3 +162,28 @@ def test_predmaint_log_prune_and_status(tmp_path: Path) -> None:
     assert predlog.counts(where)["predictions"] == 6, "k1 and u1–u4 (labelled, unused) and the newest stay"
     status = CliRunner().invoke(app, [*args, "status"])
     assert "6 predictions, 5 labelled" in status.output and "1 Parquet file(s)" in status.output, status.output
+
+
+def test_archive_files_are_pushed_to_the_dvc_remote_without_a_pointer_left(tmp_path: Path) -> None:
+    """In a DVC repository each archive file is a data version: in the cache and the remote by its md5."""
+    import subprocess
+
+    from predmaint.data.dvc import dvc_env
+
+    remote = tmp_path / "remote"
+    for cmd in (["dvc", "init", "--no-scm", "-q"], ["dvc", "remote", "add", "-d", "local", str(remote)]):
+        subprocess.run(cmd, cwd=tmp_path, env=dvc_env(), check=True, capture_output=True)
+    where = tmp_path / "predictions.db"
+    fill(where)
+    manifest, version = used_version(tmp_path)
+    mark_used(where, predlog.read_window(where).query("request_id in ['u1', 'u2', 'u3', 'u4']"), version)
+    retention = RetentionParams(horizon_rows=2, label_expiry_days=1, archive_batch_rows=2)
+    done = prune(where, tmp_path / "data" / "archive", retention, manifest, now=NOW)
+    assert done.dvc and done.files
+    rows = {v.version_id: v for v in manifest.read()}
+    for path, version_id in zip(done.files, done.versions, strict=True):
+        md5 = rows[version_id].md5
+        assert md5 == file_md5(path)
+        for store in (remote, tmp_path / ".dvc" / "cache"):
+            assert (store / "files" / "md5" / md5[:2] / md5[2:]).is_file(), f"{path.name} not in {store}"
+        assert not Path(f"{path}.dvc").exists(), "a run-time pointer would be an untracked file in git"

@@ -66,7 +66,7 @@ def _latest_md5(params: Params) -> dict[str, str]:
 def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
     if not HAVE_REAL_DATA:
         pytest.skip(f"the committed dvc.lock is built from the real data; not found at {REAL_DATA}")
-    unusual = tmp_path_factory.mktemp("prov") / "a.folder-with_unusual.name" / "and-a-much-longer-path-than-usual"
+    unusual = tmp_path_factory.mktemp("prov") / "a folder with spaces.and_dots" / "and-a-much-longer-path-than-usual"
     root = clone_project(unusual / "predmaint", keep_lock=True)
     # `make demo` runs `make setup` first: the clone gets its own .venv (uv sync from the uv cache). Never link
     # the repo's venv here: the sync would re-point its editable install at the clone.
@@ -168,6 +168,15 @@ def test_dvc_repro_after_the_demo_keeps_every_manifest_file(demo: DemoRun) -> No
         target = params.path(Path(path))
         assert target.is_file(), f"{path} (in the manifest) is gone after dvc repro"
         assert file_md5(target) == md5, f"{path} changed after dvc repro"
+    from predmaint.model.registry import read_metadata
+
+    for v in _versions(params):  # and every file a model version points to
+        meta = read_metadata(params, str(v.run_id))
+        pointed = {**meta["lineage"]["dvc_md5"], meta["data"]["path"]: meta["data"]["md5"]}
+        pointed.update({gx["file"]: demo.manifest_before[gx["file"]] for gx in meta["lineage"]["gx"]})
+        for path, md5 in pointed.items():
+            target = params.path(Path(path))
+            assert target.is_file() and file_md5(target) == md5, f"v{v.version} points to {path}: gone or changed"
     retrain = [p for p in demo.manifest_before if p.startswith(params.paths.retrain_dir.as_posix())]
     assert {Path(p).suffix for p in retrain} == {".csv", ".json"}, retrain  # window, labelled rows, gate result
     remote = params.path(params.paths.dvc_remote)
@@ -209,6 +218,30 @@ def test_mlflow_shows_datasets_views_names_and_descriptions(demo: DemoRun) -> No
         assert "gate" in (c.get_model_version(params.mlflow.registered_model, v.version).description or "").lower()
     retrained = c.get_run(sorted(_versions(params), key=lambda v: int(v.version))[-1].run_id)
     assert "retrain" in retrained.info.run_name and "day_" in retrained.info.run_name
+
+
+def test_get_model_returns_the_served_versions_lineage_ids(demo: DemoRun, tmp_path: Path) -> None:
+    """`GET /model` of the retrained champion: its chain (window, reference, labelled rows … raw), code and flow run."""
+    import httpx
+
+    from predmaint.model.registry import client, read_metadata
+    from predmaint.service.process import running
+
+    params = demo.params
+    champion = client(params).get_model_version_by_alias(params.mlflow.registered_model, params.mlflow.champion_alias)
+    meta = read_metadata(params, str(champion.run_id))
+    port = free_port()
+    env = _clone_env(PREDMAINT_API_PORT=str(port), PREDMAINT_PATHS__DEPLOYMENT_LOG=str(tmp_path / "deployments.csv"))
+    url = f"http://127.0.0.1:{port}"
+    with running(["predmaint", "serve"], f"{url}/ready", tmp_path / "serve.log", env, params.root):
+        info = httpx.get(f"{url}/model", timeout=30).json()
+    chain = meta["lineage"]["chain"]
+    assert info["version"] == str(champion.version) and info["lineage"] == chain, info
+    stages = [v.split("_", 1)[1] for v in chain]
+    assert stages[0] == "retrain_window" and stages[-1] == "ingest" and "labelled_production" in stages, chain
+    assert info["git_commit"] == champion.tags["git_commit"] and not info["git_commit"].endswith("+dirty")
+    assert info["prefect_flow_run_id"] == champion.tags["prefect_flow_run_id"] and info["params_hash"]
+    assert info["data_source"] == f"path:{REAL_DATA}"
 
 
 def test_pipeline_outputs_are_identical_in_two_clones_at_paths_of_different_lengths(

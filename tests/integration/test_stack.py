@@ -143,6 +143,12 @@ def test_make_up_train_serve_retrain_down(tmp_path: Path) -> None:
             f"{mlflow}/api/2.0/mlflow/model-versions/search", params={"filter": "name='predmaint-failure'"}, timeout=10
         ).json()["model_versions"]
         assert sorted(v["version"] for v in versions) == ["1", "2"]
+        # each version names the deployment run that trained it (v1 too: trained in a DVC stage the flow ran)
+        tags = {v["version"]: {t["key"]: t["value"] for t in v.get("tags", [])} for v in versions}
+        trained_by = {"1": _flow_runs(prefect, "training-pipeline")[0]["id"], "2": finished[0]["id"]}
+        for version, run_id in trained_by.items():
+            assert tags[version].get("prefect_flow_run_id") == run_id, (version, tags[version])
+            assert tags[version]["git_dirty"] == "false", (version, tags[version])
     finally:
         down = _make("down", root, env, timeout=120)
     assert "stopped" in down

@@ -57,6 +57,10 @@ def test_cli_logs_a_parent_run_with_one_child_per_origin(small: Params) -> None:
     client = mlflow.MlflowClient(small.tracking_uri)
     parent = client.get_run(report["mlflow_run_id"])
     assert parent.data.metrics["mean_f1"] == pytest.approx(report["aggregate"]["mean_f1"])
+    assert parent.info.run_name.startswith("backtest · 2 origins on "), parent.info.run_name
+    (used,) = parent.inputs.dataset_inputs
+    assert {t.key: t.value for t in used.tags}["mlflow.data.context"] == "backtest"
+    assert len(used.dataset.digest) == 32 and "ai4i2020.csv" in used.dataset.source
     children = client.search_runs(
         [parent.info.experiment_id], filter_string=f"tags.mlflow.parentRunId = '{parent.info.run_id}'"
     )

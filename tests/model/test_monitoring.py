@@ -104,6 +104,7 @@ def test_drifted_window_reports_decides_and_logs(project: Params, reference: pd.
     assert run.data.metrics["tail_share.tool_wear_min"] == pytest.approx(wear_tail["beyond"] / wear_tail["rows"])
     assert run.data.metrics["failure_rate"] == pytest.approx(summary.failure_rate)
     assert run.data.tags["trigger_fire"] == "yes"
+    assert run.info.run_name == f"monitor day_07 · retrain triggered · drift share {summary.drift_share:.2f}"
     artifacts = {a.path for a in client.list_artifacts(run_id, "evidently")}
     assert {"evidently/drift.html", "evidently/performance.html"} <= artifacts
     assert {a.path for a in client.list_artifacts(run_id)} >= {"summary.json", "decision.json"}

@@ -57,6 +57,8 @@ def test_source_and_lineage_on_run_version_and_metadata(trained: tuple[Params, s
     out = CliRunner().invoke(app, ["--params", str(params.root / "params.yaml"), "lineage", "--model", version])
     assert out.exit_code == 0, out.output
     assert source in out.output and "v1_ingest" in out.output and "GX result" in out.output
+    plain = CliRunner().invoke(app, ["--params", str(params.root / "params.yaml"), "lineage", version])
+    assert plain.exit_code == 0 and plain.output == out.output, plain.output  # `predmaint lineage <version>`
 
 
 def test_mlflow_view_datasets_run_name_and_description(trained: tuple[Params, str]) -> None:

@@ -5,6 +5,7 @@ git commit); a model version (``--model N``) first prints what the registry reco
 commit, params hash, Prefect flow run, data source, GX results, the gate's verdict), then the tree
 of its training window: reference ← clean ← split ← raw (source, sha256) and, for a retraining
 window, the labelled production rows (prediction-log snapshot hash, feedback count, trigger window).
+``predmaint lineage 2`` (or an alias, ``champion``) is read as ``--model 2`` when no data version has that name.
 """
 
 from __future__ import annotations
@@ -94,13 +95,27 @@ def model_header(meta: dict[str, Any], tags: dict[str, str], version: str, name:
     return lines
 
 
+def as_model(manifest: Manifest, key: str, aliases: tuple[str, ...]) -> bool:
+    """True when ``key`` names a model version (a number or an alias) rather than a data version in the manifest."""
+    if not (key.isdigit() or key in aliases):
+        return False
+    try:
+        manifest.find(key)
+    except KeyError:
+        return True
+    return False
+
+
 def register(app: typer.Typer, get: Callable[[typer.Context], Params]) -> None:
     """Add the ``lineage`` command to ``app``."""
 
     @app.command()
     def lineage(
         ctx: typer.Context,
-        key: Annotated[str | None, typer.Argument(help="A data version id or a data file path.")] = None,
+        key: Annotated[
+            str | None,
+            typer.Argument(help="A data version id or a data file path; a number or alias: a model version."),
+        ] = None,
         model: Annotated[str | None, typer.Option(help="A registered model version (number or alias).")] = None,
     ) -> None:
         """Print the chain of versions from a data version KEY, or a model version, back to the raw data."""
@@ -114,6 +129,9 @@ def register(app: typer.Typer, get: Callable[[typer.Context], Params]) -> None:
         manifest = Manifest(params.path(params.paths.manifest), params.root)
         os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
         console = Console(highlight=False, width=None if sys.stdout.isatty() else 400)
+        aliases = (params.mlflow.champion_alias, params.mlflow.challenger_alias)
+        if model is None and key is not None and as_model(manifest, key, aliases):
+            model, key = key, None
         if model is None:  # a data version: the manifest alone, no registry (MLflow, pandas) imports
             if key is None:
                 _fail("give a data version id or path, or --model VERSION")
@@ -122,7 +140,7 @@ def register(app: typer.Typer, get: Callable[[typer.Context], Params]) -> None:
             except KeyError as exc:
                 _fail(str(exc.args[0] if exc.args else exc))
             return
-        require_registry(params)
+        require_registry(params, model)
         from predmaint.model import registry
 
         try:

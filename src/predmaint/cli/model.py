@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -35,16 +37,38 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
-def require_registry(params: Params) -> None:
-    """Fail at once, in one line, if the SQLite registry file is missing (MLflow would create an empty one).
+def require_registry(params: Params, version: str | None = None) -> None:
+    """Fail at once, in one line, if the SQLite registry file is missing (MLflow would create an empty one),
+    or if it plainly lacks ``version`` (a number or an alias) — found without importing MLflow (~5 s).
+
+    The version check reads the SQLite file read-only; if its tables are not as expected (another MLflow
+    schema) it says nothing and MLflow's own lookup decides.
 
     Raises:
-        typer.Exit: No registry file at the tracking URI's path.
+        typer.Exit: No registry file, or no such version in it.
     """
     uri = params.tracking_uri
-    if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).is_file():
-        db = uri.removeprefix("sqlite:///")
+    if not uri.startswith("sqlite:///"):
+        return
+    db = uri.removeprefix("sqlite:///")
+    if not Path(db).is_file():
         raise _fail(f"no model registry at {db}: nothing has been trained yet (run `predmaint train`)")
+    if version is None:
+        return
+    name = params.mlflow.registered_model
+    query = (
+        ("SELECT 1 FROM model_versions WHERE name = ? AND version = ?", (name, int(version)))
+        if version.isdigit()
+        else ("SELECT 1 FROM registered_model_aliases WHERE name = ? AND alias = ?", (name, version))
+    )
+    try:
+        with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1)) as conn:
+            found = conn.execute(*query).fetchone() is not None
+    except sqlite3.Error:
+        return
+    if not found:
+        what = f"version {version}" if version.isdigit() else f"alias @{version}"
+        raise _fail(f"model {name!r} has no {what} at {uri}")
 
 
 def _fmt(values: dict[str, Any], keys: tuple[str, ...]) -> str:
@@ -173,10 +197,11 @@ def register(app: typer.Typer, get: Callable[[typer.Context], Params]) -> None:
         source = data or params.path(params.paths.raw_file)
         chosen = [int(o) for o in origins.split(",")] if origins else None
         try:
-            result = bt.backtest(params, bt.read_table_for_backtest(source), chosen)
+            table = bt.read_table_for_backtest(source)
+            result = bt.backtest(params, table, chosen)
         except (FileNotFoundError, ValueError, TrainingDataError) as exc:
             raise _fail(str(exc)) from None
-        run_id = bt.log_backtest(params, result, source) if mlflow_log else None
+        run_id = bt.log_backtest(params, result, source, table) if mlflow_log else None
         shown = ["origin", "threshold", *SHOWN, "brier", *MODES]
         table = result.per_origin.loc[:, [c for c in shown if c in result.per_origin]]
         typer.echo(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
@@ -209,7 +234,7 @@ def register(app: typer.Typer, get: Callable[[typer.Context], Params]) -> None:
         printed and the exit code is 1.
         """
         params = get(ctx)
-        require_registry(params)
+        require_registry(params, version)
         from predmaint.model.registry import RegistryError
         from predmaint.model.reproduce import reproduce as run
 

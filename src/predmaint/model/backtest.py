@@ -22,6 +22,7 @@ from predmaint.data import tables
 from predmaint.data.clean import clean_frame
 from predmaint.model import metrics as evaluate
 from predmaint.model import tracking
+from predmaint.model.datasets import log_dataset
 from predmaint.model.run import flat_params
 from predmaint.model.train import FitSettings, fit
 
@@ -101,8 +102,11 @@ def read_table_for_backtest(path: Path) -> pd.DataFrame:
     return tables.read_table(path)
 
 
-def log_backtest(params: Params, result: BacktestResult, source: Path) -> str:
+def log_backtest(params: Params, result: BacktestResult, source: Path, table: pd.DataFrame | None = None) -> str:
     """Log a parent run (aggregate metrics, per-origin table) with one child run per origin.
+
+    The parent logs ``table`` as its ``backtest`` dataset, and its name says what ran
+    (``backtest · 2 origins on v1_ingest``).
 
     Returns:
         The parent run id.
@@ -111,7 +115,12 @@ def log_backtest(params: Params, result: BacktestResult, source: Path) -> str:
 
     tracking.setup(params)
     tags = tracking.lineage_tags(params, source)
-    with mlflow.start_run(run_name="backtest", tags={**tags, "kind": "backtest"}) as parent:
+    name = f"backtest · {len(result.per_origin)} origins on {tags['data_version']}"
+    with mlflow.start_run(run_name=name, tags={**tags, "kind": "backtest"}) as parent:
+        if table is not None:
+            data_tags = {k: tags[k] for k in ("data_version", "data_md5", "data_source")}
+            log_dataset(table, name=f"{tags['data_version']} backtest", source=tags["data_path"], context="backtest",
+                        tags=data_tags)  # fmt: skip
         mlflow.log_params(
             {**flat_params(params), **{f"backtest.{k}": v for k, v in params.backtest.model_dump().items()}}
         )

@@ -54,6 +54,12 @@ def window_metrics(summary: MonitoringSummary, decision: TriggerDecision | None)
     return {k: float(v) for k, v in out.items()}
 
 
+def run_name(summary: MonitoringSummary, decision: TriggerDecision | None) -> str:
+    """What the window's run says happened: ``monitor day_07 · retrain triggered · drift share 0.17``."""
+    verdict = "" if decision is None else (" · retrain triggered" if decision.fire else " · no retrain")
+    return f"monitor {summary.window_id}{verdict} · drift share {summary.drift_share:.2f}"
+
+
 def log_window(params: Params, summary: MonitoringSummary, decision: TriggerDecision | None = None) -> str:
     """Log one window (and its trigger decision) as an MLflow run; return the run id.
 
@@ -82,8 +88,7 @@ def log_window(params: Params, summary: MonitoringSummary, decision: TriggerDeci
     flow_run = prefect_flow_run_id()
     if flow_run:
         tags["prefect_flow_run_id"] = flow_run
-    run_name = f"window-{summary.window_id}"
-    with mlflow.start_run(experiment_id=experiment_id, run_name=run_name, tags=tags) as run:
+    with mlflow.start_run(experiment_id=experiment_id, run_name=run_name(summary, decision), tags=tags) as run:
         mlflow.log_params(
             {
                 "num_method": m.drift_method,
