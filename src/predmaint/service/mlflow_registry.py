@@ -59,7 +59,7 @@ class MlflowRegistry:
         from mlflow.tracking._tracking_service.utils import _tracking_store_registry
 
         for registry in (_get_store_registry(), _tracking_store_registry):
-            type(registry)._get_store_with_resolved_uri.cache_clear()  # type: ignore[attr-defined]
+            type(registry)._get_store_with_resolved_uri.cache_clear()
         for store in (RegistryStore, TrackingStore):
             with store._engine_map_lock:
                 engine = store._engine_map.pop(self.params.tracking_uri, None)
