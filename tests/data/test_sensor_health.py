@@ -62,3 +62,15 @@ def test_sensor_health_flags_served_windows_without_gx(base: pd.DataFrame, proje
     assert sensor_health(window, contract) == {}
     stuck = window.assign(**{schema.SPEED: 1500})
     assert "flat-lined" in sensor_health(stuck, contract)[schema.SPEED]
+
+
+@pytest.mark.parametrize("column", schema.NUMERIC_FEATURES)
+def test_a_sensor_frozen_for_the_last_40_percent_fails_the_production_suite(
+    base: pd.DataFrame, project: Params, column: str
+) -> None:
+    day = base[FEATURES].iloc[:500].reset_index(drop=True)
+    day.loc[300:, column] = day.loc[300, column]
+    result = validate_frame(project, day, "production", f"{column} frozen from row 300")
+    assert not result.success
+    assert ("expect_column_values_to_be_between", f"derived: {column} repeat run") in _failures(result)
+    assert column in sensor_health(day[list(schema.FEATURE_COLUMNS)], load_contract(project))
