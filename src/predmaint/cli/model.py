@@ -47,11 +47,10 @@ def require_registry(params: Params, version: str | None = None) -> None:
     Raises:
         typer.Exit: No registry file, or no such version in it.
     """
-    uri = params.tracking_uri
-    if not uri.startswith("sqlite:///"):
+    db = params.registry_file
+    if db is None:
         return
-    db = uri.removeprefix("sqlite:///")
-    if not Path(db).is_file():
+    if not db.is_file():
         raise _fail(f"no model registry at {db}: nothing has been trained yet (run `predmaint train`)")
     if version is None:
         return
@@ -68,7 +67,7 @@ def require_registry(params: Params, version: str | None = None) -> None:
         return
     if not found:
         what = f"version {version}" if version.isdigit() else f"alias @{version}"
-        raise _fail(f"model {name!r} has no {what} at {uri}")
+        raise _fail(f"model {name!r} has no {what} at {params.tracking_uri}")
 
 
 def _fmt(values: dict[str, Any], keys: tuple[str, ...]) -> str:

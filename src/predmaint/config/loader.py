@@ -39,6 +39,7 @@ from predmaint.config.operations import (
 
 PARAMS_ENV = "PREDMAINT_PARAMS"
 ENV_PREFIX = "PREDMAINT_"
+_SQLITE = "sqlite:///"
 ENV_ALIASES: dict[str, tuple[str, ...]] = {
     "PREDMAINT_DATA_PATH": ("data", "csv_path"),
     "PREDMAINT_TRACKING_URI": ("mlflow", "tracking_uri"),
@@ -92,10 +93,15 @@ class Params(Section):
     def tracking_uri(self) -> str:
         """The MLflow tracking URI with a relative SQLite path made absolute."""
         uri = self.mlflow.tracking_uri
-        prefix = "sqlite:///"
-        if uri.startswith(prefix) and not uri.startswith(prefix + "/"):
-            return prefix + str(self.path(uri[len(prefix) :]))
+        if uri.startswith(_SQLITE) and not uri.startswith(_SQLITE + "/"):
+            return _SQLITE + str(self.path(uri[len(_SQLITE) :]))
         return uri
+
+    @property
+    def registry_file(self) -> Path | None:
+        """The SQLite file of the tracking URI (None for a server or another database)."""
+        uri = self.tracking_uri
+        return Path(uri[len(_SQLITE) :]) if uri.startswith(_SQLITE) else None
 
 
 def default_params_path() -> Path:

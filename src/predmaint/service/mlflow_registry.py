@@ -16,8 +16,6 @@ from typing import Any
 
 from predmaint.model.registry import load_model
 
-_SQLITE = "sqlite:///"
-
 
 class MlflowRegistry:
     """The MLflow model registry of ``params`` (tracking URI, registered name, champion alias)."""
@@ -26,8 +24,7 @@ class MlflowRegistry:
         self.params = params
         self.name: str = params.mlflow.registered_model
         self.alias: str = params.mlflow.champion_alias
-        uri: str = params.tracking_uri
-        self.db_file = Path(uri[len(_SQLITE) :]) if uri.startswith(_SQLITE) else None
+        self.db_file: Path | None = params.registry_file
         self._opened: tuple[int, int] | None = None
         self._known = False  # the file has been read once: its disappearance is a fault, not "no registry yet"
 
