@@ -22,6 +22,7 @@ import json
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from serving.api.responses import send_json
 from serving.settings import Settings
 from serving.tokens import digest
 
@@ -62,10 +63,7 @@ def _is_json(content_type: bytes) -> bool:
 
 
 async def _reject(send: Send, status: int, detail: str, headers: list[tuple[bytes, bytes]] | None = None) -> None:
-    body = json.dumps({"detail": detail}).encode()
-    head = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *(headers or [])]
-    await send({"type": "http.response.start", "status": status, "headers": head})
-    await send({"type": "http.response.body", "body": body})
+    await send_json(send, status, json.dumps({"detail": detail}).encode(), headers)
 
 
 class GuardMiddleware:

@@ -23,6 +23,7 @@ from predmaint import schema
 from predmaint.service.batcher import ShedError
 from predmaint.service.predlog import new_request_id
 from predmaint.service.scoring import ModelNotReadyError, PredictionLogError
+from serving.api.responses import send_json
 from serving.api.validation import read_body
 from serving.examples import (
     EXAMPLE_AI4I,
@@ -39,17 +40,10 @@ from serving.service import Service
 
 PATH = "/predict"
 _FIELDS = [schema.SNAKE_CASE[c] for c in schema.NUMERIC_FEATURES]
-_JSON = (b"content-type", b"application/json")
 
 
 def _encode(content: Any) -> bytes:
     return json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
-
-
-async def _send(send: Send, status: int, payload: bytes, headers: list[tuple[bytes, bytes]] | None = None) -> None:
-    head = [_JSON, *(headers or ()), (b"content-length", str(len(payload)).encode())]
-    await send({"type": "http.response.start", "status": status, "headers": head})
-    await send({"type": "http.response.body", "body": payload})
 
 
 class Predict:
@@ -65,7 +59,7 @@ class Predict:
             detail = (
                 f"overloaded: {service.waiting} requests already wait for the model (serving.max_queue); retry later"
             )
-            await _send(send, 503, _encode({"detail": detail}), [(b"retry-after", str(s.retry_after_s).encode())])
+            await send_json(send, 503, _encode({"detail": detail}), [(b"retry-after", str(s.retry_after_s).encode())])
             return
         service.waiting += 1
         try:
@@ -73,9 +67,9 @@ class Predict:
         finally:
             service.waiting -= 1
         if single:
-            await _send(send, 200, _encode(scored.predictions[0]), [(b"x-request-id", ids[0].encode())])
+            await send_json(send, 200, _encode(scored.predictions[0]), [(b"x-request-id", ids[0].encode())])
         else:
-            await _send(send, 200, _encode(scored.predictions))
+            await send_json(send, 200, _encode(scored.predictions))
 
     @staticmethod
     async def _score(service: Service, scope: Scope, receive: Receive) -> tuple[Any, list[str], bool]:
