@@ -196,11 +196,11 @@ def register(app: typer.Typer, get: Callable[[typer.Context], Params]) -> None:
         source = data or params.path(params.paths.raw_file)
         chosen = [int(o) for o in origins.split(",")] if origins else None
         try:
-            table = bt.read_table_for_backtest(source)
-            result = bt.backtest(params, table, chosen)
+            frame = bt.read_table_for_backtest(source)
+            result = bt.backtest(params, frame, chosen)
         except (FileNotFoundError, ValueError, TrainingDataError) as exc:
             raise _fail(str(exc)) from None
-        run_id = bt.log_backtest(params, result, source, table) if mlflow_log else None
+        run_id = bt.log_backtest(params, result, source, frame) if mlflow_log else None
         shown = ["origin", "threshold", *SHOWN, "brier", *MODES]
         table = result.per_origin.loc[:, [c for c in shown if c in result.per_origin]]
         typer.echo(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
