@@ -98,6 +98,22 @@ class MetricsMiddleware:
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
         self.metrics = metrics
+        self._children: dict[tuple[str, str, int], tuple[Any, Any, Any]] = {}
+
+    def _series(self, route: str, method: str, status: int) -> tuple[Any, Any, Any]:
+        """The request counter, latency histogram and error counter (or None) of one label set.
+
+        ``labels()`` takes a lock and builds its key on every call; the few label sets a service
+        sees are looked up once and kept (an unmatched route is one label, so the set stays small).
+        """
+        key = (route, method, status)
+        found = self._children.get(key)
+        if found is None:
+            m = self.metrics
+            errors = m.errors.labels(route, str(status)) if status >= 400 else None
+            found = (m.requests.labels(route, method, str(status)), m.latency.labels(route), errors)
+            self._children[key] = found
+        return found
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Time the request and record its status once the app has answered."""
@@ -118,8 +134,8 @@ class MetricsMiddleware:
         finally:
             route = scope.get("route")
             name = getattr(route, "path", None) or "unmatched"
-            m = self.metrics
-            m.requests.labels(name, scope["method"], str(status)).inc()
-            m.latency.labels(name).observe(time.perf_counter() - started)
-            if status >= 400:
-                m.errors.labels(name, str(status)).inc()
+            requests, latency, errors = self._series(name, scope["method"], status)
+            requests.inc()
+            latency.observe(time.perf_counter() - started)
+            if errors is not None:
+                errors.inc()

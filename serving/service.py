@@ -110,7 +110,11 @@ class Service:
             self.metrics.observe_batch,
         )
         self.batcher = MicroBatcher(
-            scorer, s.microbatch_max_size, s.microbatch_max_wait_ms / 1000, s.queue_budget_ms / 1000
+            scorer,
+            s.microbatch_max_size,
+            s.microbatch_max_wait_ms / 1000,
+            s.queue_budget_ms / 1000,
+            s.microbatch_idle_ms / 1000,
         )
         self.waiting = 0  # /predict requests between admission and answer (event-loop confined)
         self.log_opened: tuple[int, int] | None = None

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
+from starlette.types import Receive, Scope, Send
 
 from predmaint import schema
 from predmaint.config import Params
 from predmaint.quality.contract import load_contract
-from serving.app import create_app
+from serving.app import ServiceApp, create_app
 from serving.settings import Settings
 
 
@@ -99,3 +101,55 @@ def test_feedback_for_an_unknown_or_archived_id_is_a_404_that_says_which_it_may_
     """Retention archives old predictions; a late label for one is refused, and the 404 says why it may be."""
     r = client.post("/feedback", json={"request_id": "01a20b75-0000-7000-8000-000000000000", "failure": 1})
     assert r.status_code == 404 and "archived by retention" in r.json()["detail"]
+
+
+JSON = {"content-type": "application/json"}
+GOOD = {"type": "L", "air_temperature_k": 300, "process_temperature_k": 310, "rotational_speed_rpm": 1500}
+GOOD |= {"torque_nm": 40, "tool_wear_min": 10}
+
+
+def test_predict_takes_the_short_way_with_the_same_checks_answers_and_metrics(client: TestClient) -> None:
+    """POST /predict skips FastAPI's generic layers but keeps the guard, the error format and the metrics."""
+    app = client.app
+    assert isinstance(app, ServiceApp)
+
+    async def generic(scope: Scope, receive: Receive, send: Send) -> None:
+        raise AssertionError(f"{scope['method']} {scope['path']} went through the generic stack")
+
+    stack, app.middleware_stack = app.middleware_stack, generic
+    try:
+        invalid = client.post("/predict", json={**GOOD, "torque_nm": -3})
+        assert invalid.status_code == 422 and invalid.json()["detail"][0]["field"] == "torque_nm"
+        assert client.post("/predict", json=GOOD).status_code == 503  # no model yet
+        too_big = client.post("/predict", content=b"[" + b" " * 2_000_000 + b"]", headers=JSON)
+        assert too_big.status_code == 413 and "max_body_bytes" in too_big.json()["detail"]
+        assert client.post("/predict", json=GOOD, headers={"host": "evil.example"}).status_code == 400
+        assert client.post("/predict", content=b"{}", headers={"content-type": "text/plain"}).status_code == 415
+        with pytest.raises(AssertionError, match="generic stack"):
+            client.get("/predict")
+    finally:
+        app.middleware_stack = stack
+    assert client.get("/predict").status_code == 405
+    text = client.get("/metrics").text
+    for status in (422, 503, 413, 400, 415):
+        assert f'predmaint_http_requests_total{{method="POST",route="/predict",status="{status}"}} 1.0' in text
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "detail"),
+    [
+        (RuntimeError("boom"), 500, "internal error: RuntimeError"),
+        (sqlite3.OperationalError("disk I/O error"), 503, "storage unavailable (OperationalError: disk I/O error)"),
+        (OSError(), 503, "storage unavailable (OSError: )"),
+    ],
+)
+def test_an_unexpected_failure_on_the_short_way_is_answered_like_anywhere_else(
+    client: TestClient, error: Exception, status: int, detail: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def parse(body: bytes) -> None:
+        raise error
+
+    monkeypatch.setattr(client.app.state.service.readings, "parse", parse)  # type: ignore[attr-defined]
+    r = client.post("/predict", json=GOOD)
+    assert r.status_code == status and r.json() == {"detail": detail if status == 500 else f"{detail}; retry later"}
+    assert ("retry-after" in r.headers) is (status == 503)

@@ -131,3 +131,22 @@ def test_a_job_that_waited_past_the_budget_is_shed_not_scored() -> None:
         batcher.budget_s = 10.0
         assert _submit(batcher, 1, 7.0).result(10) == [35.0]  # type: ignore[attr-defined]
     assert rec.batches == [[1], [1]], "the shed jobs never reached the model"
+
+
+def test_collecting_ends_once_no_job_arrived_for_the_idle_gap() -> None:
+    """Under concurrency a batch waits up to max_wait for company, but not past an idle gap."""
+    gate = threading.Event()
+    rec = Recorder(gate)
+    batcher = MicroBatcher(rec, max_size=64, max_wait_s=60.0, idle_s=0.01).start()
+    try:
+        blocker = _submit(batcher, 1, 0.0)
+        assert rec.entered.wait(10)
+        pair = [_submit(batcher, 1, 1.0), _submit(batcher, 1, 2.0)]  # queued together: the next batch has 2 jobs
+        gate.set()
+        for fut in [blocker, *pair]:
+            fut.result(10)  # type: ignore[attr-defined]
+        assert rec.batches == [[1], [1, 1]]
+        alone = _submit(batcher, 1, 3.0)  # collected "under concurrency", and nobody else comes
+        assert alone.result(10) == [15.0]  # type: ignore[attr-defined]  # not after max_wait (60 s)
+    finally:
+        batcher.stop()

@@ -2,9 +2,11 @@
 
 This is the hot route, so it is a plain ASGI endpoint (a Starlette ``Route``) rather than a FastAPI
 path operation: FastAPI's per-request machinery (dependency solving, request and response objects)
-costs ~150 µs per call, as much as everything else a request needs here. The app's middleware and
-exception handlers still apply (a ``BodyValidationError`` becomes the same 422 as anywhere else), and
-:func:`document` adds the operation to the OpenAPI schema that ``/docs`` shows.
+costs ~150 µs per call, as much as everything else a request needs here. The app sends it the short
+way (:class:`serving.app.ServiceApp`: metrics and guard middleware, then this endpoint), so the
+endpoint answers its own errors with the app's mapping (:func:`serving.api.errors.error_answer`:
+a ``BodyValidationError`` is the same 422 as anywhere else), and :func:`document` adds the operation
+to the OpenAPI schema that ``/docs`` shows.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from predmaint import schema
 from predmaint.service.batcher import ShedError
 from predmaint.service.predlog import new_request_id
 from predmaint.service.scoring import ModelNotReadyError, PredictionLogError
+from serving.api.errors import error_answer
 from serving.api.responses import send_json
 from serving.api.validation import read_body
 from serving.examples import (
@@ -42,8 +45,11 @@ PATH = "/predict"
 _FIELDS = [schema.SNAKE_CASE[c] for c in schema.NUMERIC_FEATURES]
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))  # built once, not per call
+
+
 def _encode(content: Any) -> bytes:
-    return json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
+    return _ENCODER.encode(content).encode()
 
 
 class Predict:
@@ -64,6 +70,11 @@ class Predict:
         service.waiting += 1
         try:
             scored, ids, single = await self._score(service, scope, receive)
+        except Exception as exc:  # answered here, as the app's handlers would (this route may bypass them)
+            status, content, headers = error_answer(exc, scope["method"], scope["path"], s.retry_after_s)
+            raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+            await send_json(send, status, _encode(content), raw)
+            return
         finally:
             service.waiting -= 1
         if single:

@@ -20,6 +20,7 @@ class ServingParams(Section):
     reload_poll_s: float = Field(gt=0)
     microbatch_max_size: int = Field(ge=1)
     microbatch_max_wait_ms: float = Field(ge=0)
+    microbatch_idle_ms: float = Field(gt=0)
     admin_token_env: str
     explain_near_fraction: float = Field(gt=0, le=1)
     access_log: bool
