@@ -26,6 +26,8 @@ from serving.api.responses import send_json
 from serving.settings import Settings
 from serving.tokens import digest
 
+MAX_REMEMBERED_TOKENS = 256
+
 
 def _bare(host: str) -> str | None:
     """A Host header's name without port, IPv6 brackets or a trailing dot, lower case; None if malformed.
@@ -83,6 +85,18 @@ class GuardMiddleware:
             "/predict": (settings.predict_tokens, s.predict_tokens_env),
             "/feedback": (settings.feedback_tokens, s.feedback_tokens_env),
         }
+        self._accepted: dict[tuple[str, bytes], str] = {}  # (path, Authorization) → identity, accepted ones only
+
+    def _identity(self, path: str, auth: bytes, tokens: dict[str, str]) -> str | None:
+        """The identity of an accepted token (its hash looked up once per client token, not per request)."""
+        who = self._accepted.get((path, auth))
+        if who is None:
+            who = tokens.get(digest(auth[7:].strip().decode("latin-1")))
+            if who is not None:
+                if len(self._accepted) >= MAX_REMEMBERED_TOKENS:
+                    self._accepted.clear()
+                self._accepted[(path, auth)] = who
+        return who
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer 400/401/403/415 for a request that fails a check; pass the rest on."""
@@ -117,7 +131,7 @@ class GuardMiddleware:
                 if auth is None or auth[:7].lower() != b"bearer ":
                     await _reject(send, 401, "missing bearer token", [(b"www-authenticate", b"Bearer")])
                     return
-                who = tokens.get(digest(auth[7:].strip().decode("latin-1")))
+                who = self._identity(scope["path"], auth, tokens)
                 if who is None:
                     await _reject(send, 403, f"token not accepted for {scope['path']} (see ${env_name})")
                     return

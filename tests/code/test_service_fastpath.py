@@ -38,13 +38,16 @@ def test_other_models_are_not_accelerated(sim_params: Params) -> None:
     assert accelerate(pipe) is None
 
 
+EDGE = VECTOR_CELLS // 6  # rows of a depth-6 forest still walked all at once
+
+
 @pytest.mark.parametrize(
     ("forest", "rows"),
     [
         (RandomForestClassifier(n_estimators=25, max_depth=6, random_state=0), 1),
         (RandomForestClassifier(n_estimators=25, max_depth=6, random_state=0), 40),
-        (RandomForestClassifier(n_estimators=25, max_depth=6, random_state=0), 166),  # vectorised up to here
-        (RandomForestClassifier(n_estimators=25, max_depth=6, random_state=0), 167),  # tree by tree from here
+        (RandomForestClassifier(n_estimators=25, max_depth=6, random_state=0), EDGE),  # all at once up to here
+        (RandomForestClassifier(n_estimators=25, max_depth=6, random_state=0), EDGE + 1),  # tree by tree from here
         (RandomForestClassifier(n_estimators=10, random_state=1), 3),  # unbounded depth: leaves at many levels
         (ExtraTreesClassifier(n_estimators=10, min_samples_leaf=3, random_state=2), 30),
     ],
@@ -57,10 +60,10 @@ def test_all_trees_at_once_gives_the_forests_probabilities_to_the_bit(
     assert fast is not None
     fsum = fast.steps[-1][1]
     matrix = pipe[:-1].transform(features.model_input(new.head(rows)))
-    vectorised = forest.max_depth is None or rows <= 166
+    vectorised = forest.max_depth is None or rows <= EDGE
     assert (rows * fsum.depth <= VECTOR_CELLS) is vectorised
     assert np.array_equal(fsum.predict_proba(matrix), forest.predict_proba(matrix))
-    assert np.array_equal(fsum.predict_proba(matrix), fsum._tree_by_tree(np.asarray(matrix, dtype=np.float32)))
+    assert np.array_equal(fsum.predict_proba(matrix), fsum.tree_by_tree(np.asarray(matrix, dtype=np.float32)))
 
 
 def test_a_missing_value_takes_each_splits_own_side(sim_params: Params) -> None:

@@ -121,6 +121,17 @@ def test_a_different_later_label_needs_correction_and_keeps_the_history(client: 
         conn.close()
 
 
+def test_a_forwarded_for_header_cannot_rename_the_source_of_a_label(client: httpx.Client, project: Params) -> None:
+    """An open label's source is the peer's address; a local caller cannot claim another one."""
+    from predmaint.service import predlog
+
+    rid = client.post("/predict", json=GOOD).json()["request_id"]
+    spoof = {"X-Forwarded-For": "10.9.9.9", "X-Forwarded-Proto": "https"}
+    assert client.post("/feedback", json={"request_id": rid, "failure": 1}, headers=spoof).status_code == 200
+    row = predlog.read_window(predlog.location(project)).set_index("request_id").loc[rid]
+    assert row["label_source"] == "open:127.0.0.1"
+
+
 def test_overload_is_shed_at_once_with_retry_after_and_counted(client: httpx.Client, project: Params) -> None:
     """max_queue = 1: while one request waits (its log commit blocked by a lock), the next is a 503."""
     lock = sqlite3.connect(project.path(project.paths.prediction_log), timeout=30)
@@ -198,6 +209,8 @@ def test_scoped_tokens_guard_predict_and_feedback(project: Params) -> None:
         label = {"request_id": r.json()["request_id"], "failure": 0}
         assert c.post("/feedback", json=label, headers={"Authorization": f"Bearer {predict_token}"}).status_code == 403
         assert c.post("/feedback", json=label, headers={"Authorization": f"Bearer {feedback_token}"}).status_code == 200
+        for token, status in [(predict_token, 200), (predict_token + "x", 403), (predict_token, 200)]:  # remembered
+            assert c.post("/predict", json=GOOD, headers={"Authorization": f"Bearer {token}"}).status_code == status
 
 
 def test_tokens_are_required_off_loopback(project: Params) -> None:

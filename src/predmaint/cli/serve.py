@@ -80,6 +80,7 @@ def register(app: typer.Typer, get: Callable[[typer.Context], Params]) -> None:
             workers or s.workers,
             access_log=s.access_log,
             loop=s.event_loop,
+            proxy_headers=False,  # the caller's address is the peer's: X-Forwarded-For cannot rename a label's source
             timeout_graceful_shutdown=int(s.shutdown_timeout_s),
             log_level="info",
         )

@@ -28,11 +28,12 @@ from predmaint.service import deployment_log
 log = logging.getLogger(__name__)
 
 
-VECTOR_CELLS = 1000
+VECTOR_CELLS = 800
 """Walk all trees at once while ``rows × max_depth`` is at most this; beyond, tree by tree.
 
-Measured on the default forest (200 trees, depth 6): 1 row 45 µs vs 551 µs tree by tree, 32 rows
-270 vs 664, 64 rows 491 vs 821, 256 rows 2,124 vs 1,704 (``bench/forest.py``)."""
+Measured on the default forest (200 trees, depth 6; ``bench/forest.py``), at once vs tree by tree:
+1 row 45 vs 621 µs, 32 rows 266 vs 612, 64 rows 503 vs 697, 128 rows 929 vs 881, 256 rows
+2,087 vs 1,292: the two meet near 128 rows × depth 6."""
 
 
 class ForestSum:
@@ -74,7 +75,11 @@ class ForestSum:
         """Class probabilities, as the forest's own ``predict_proba`` computes them."""
         x = np.ascontiguousarray(X, dtype=np.float32)
         if not 0 < x.shape[0] * self.depth <= VECTOR_CELLS or np.isnan(x).any():
-            return self._tree_by_tree(x)
+            return self.tree_by_tree(x)
+        return self.all_at_once(x)
+
+    def all_at_once(self, x: npt.NDArray[np.float32]) -> Any:
+        """Probabilities of float32 readings without missing values, every tree walked in step."""
         flat = x.ravel()
         row = np.arange(x.shape[0], dtype=np.intp) * x.shape[1]
         node = np.repeat(self.roots[:, None], x.shape[0], axis=1)
@@ -85,7 +90,8 @@ class ForestSum:
         out /= len(self.trees)
         return out
 
-    def _tree_by_tree(self, x: npt.NDArray[np.float32]) -> Any:
+    def tree_by_tree(self, x: npt.NDArray[np.float32]) -> Any:
+        """Probabilities of float32 readings, one Cython ``tree_.predict`` per tree."""
         out = np.zeros((x.shape[0], self.n_classes), dtype=np.float64)
         for tree in self.trees:
             out += tree.predict(x)[:, : self.n_classes]
