@@ -1,11 +1,12 @@
-"""Adaptive micro-batching: concurrent requests share one model call on one worker thread.
+"""Micro-batching: concurrent requests share one model call on one worker thread.
 
-A model call has a fixed cost per call besides its cost per row (the forest's 32-row batch costs
-~0.5 ms, one row ~0.2 ms), so under concurrency the service collects the requests that arrive
-within ``max_wait`` (up to ``max_size`` rows) and scores them together. The wait is *adaptive*:
-it is only spent when the previous batch held more than one request, so a lone client never
-waits, and it ends early once no request arrived for ``idle_s`` (the event loop has handed over
-every request it had read: waiting longer only delays them). One worker thread owns the model
+A model call has a fixed cost besides its cost per row (the forest's 32-row batch costs ~0.5 ms,
+one row ~0.2 ms), so the worker scores every request queued when it is free, up to ``max_size``
+rows: while it scores, the next requests queue, so batches form by themselves under load. It can
+also wait up to ``max_wait`` for company (the service's default is 0: no wait). The wait is
+*adaptive*: it is only spent when the previous batch held more than one request, so a lone client
+never waits, and it ends early once no request arrived for ``idle_s`` (the event loop has handed
+over every request it had read: waiting longer only delays them). One worker thread owns the model
 calls, which keeps the event loop free and avoids threads fighting over the GIL. A job that
 waited longer than ``budget_s`` for its batch is not scored: it fails at once with
 :class:`ShedError` (the service answers 503 + Retry-After), so an overload never makes anyone
