@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     from predmaint.config import load_params
     from predmaint.data.simulate import simulate
     from predmaint.model import features
-    from predmaint.model.train import build_classifier
+    from predmaint.model.train import build_pipeline
     from predmaint.service.fastpath import VECTOR_CELLS, ForestSum
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -41,12 +41,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=5)
     args = ap.parse_args(argv)
     params = load_params(REPO / "params.yaml", environ={})
-    model = params.model.model_copy(update={"algorithm": "random_forest", "class_weight": None})
+    model = params.model.model_copy(update={"algorithm": "random_forest"})
     frame = simulate(params.simulator, params.physics, rows=params.split.train_rows)
-    prep = features.build_preprocessor(params.physics)
-    from sklearn.pipeline import Pipeline
-
-    pipe = Pipeline([*prep, ("clf", build_classifier(model))]).fit(features.model_input(frame), frame[schema.TARGET])
+    pipe = build_pipeline(params.physics, model).fit(features.model_input(frame), frame[schema.TARGET])
     forest = pipe.steps[-1][1]
     fast = ForestSum(forest)
     new = simulate(params.simulator, params.physics, rows=max(args.rows), seed=7)

@@ -29,8 +29,6 @@ from serving.metrics import MetricsMiddleware
 from serving.service import Service
 from serving.settings import Settings
 
-log = logging.getLogger("serving")
-
 DESCRIPTION = """
 Failure prediction for the AI4I milling process, served from the MLflow registry's champion.
 

@@ -40,6 +40,10 @@ def test_settings_from_env_apply_overrides(sim_params: Params) -> None:
     assert Settings.from_env(env).serving.max_batch == 7
 
 
+GOOD = {"type": "L", "air_temperature_k": 300, "process_temperature_k": 310, "rotational_speed_rpm": 1500}
+GOOD |= {"torque_nm": 40, "tool_wear_min": 10}
+
+
 @pytest.fixture
 def client(sim_params: Params) -> Iterator[TestClient]:
     with TestClient(create_app(Settings.from_params(sim_params, environ={})), base_url="http://127.0.0.1") as c:
@@ -55,10 +59,8 @@ def test_not_ready_without_a_champion_but_alive(client: TestClient) -> None:
     ready = client.get("/ready")
     assert ready.status_code == 503 and ready.json()["ready"] is False
     assert body["registry"]["reachable"] is True and "alias" in body["reason"]
-    good = {"type": "L", "air_temperature_k": 300, "process_temperature_k": 310, "rotational_speed_rpm": 1500}
-    good |= {"torque_nm": 40, "tool_wear_min": 10}
-    assert client.post("/predict", json=good).status_code == 503
-    assert client.post("/predict", json={**good, "torque_nm": -3}).status_code == 422
+    assert client.post("/predict", json=GOOD).status_code == 503
+    assert client.post("/predict", json={**GOOD, "torque_nm": -3}).status_code == 422
     assert client.get("/model").status_code == 503
 
 
@@ -103,11 +105,6 @@ def test_feedback_for_an_unknown_or_archived_id_is_a_404_that_says_which_it_may_
     assert r.status_code == 404 and "archived by retention" in r.json()["detail"]
 
 
-JSON = {"content-type": "application/json"}
-GOOD = {"type": "L", "air_temperature_k": 300, "process_temperature_k": 310, "rotational_speed_rpm": 1500}
-GOOD |= {"torque_nm": 40, "tool_wear_min": 10}
-
-
 def test_predict_takes_the_short_way_with_the_same_checks_answers_and_metrics(client: TestClient) -> None:
     """POST /predict skips FastAPI's generic layers but keeps the guard, the error format and the metrics."""
     app = client.app
@@ -121,7 +118,9 @@ def test_predict_takes_the_short_way_with_the_same_checks_answers_and_metrics(cl
         invalid = client.post("/predict", json={**GOOD, "torque_nm": -3})
         assert invalid.status_code == 422 and invalid.json()["detail"][0]["field"] == "torque_nm"
         assert client.post("/predict", json=GOOD).status_code == 503  # no model yet
-        too_big = client.post("/predict", content=b"[" + b" " * 2_000_000 + b"]", headers=JSON)
+        too_big = client.post(
+            "/predict", content=b"[" + b" " * 2_000_000 + b"]", headers={"content-type": "application/json"}
+        )
         assert too_big.status_code == 413 and "max_body_bytes" in too_big.json()["detail"]
         assert client.post("/predict", json=GOOD, headers={"host": "evil.example"}).status_code == 400
         assert client.post("/predict", content=b"{}", headers={"content-type": "text/plain"}).status_code == 415

@@ -233,7 +233,7 @@ def test_storage_failures_are_503_and_ready_says_why(project: Params) -> None:
 
 
 def test_a_replaced_registry_file_is_detected_and_reopened(project: Params, tmp_path: Path) -> None:
-    db = Path(project.tracking_uri.removeprefix("sqlite:///"))
+    db = project.registry_file
     with _app(project) as c:
         _wait_for(lambda: c.get("/ready").status_code == 200)
         served = c.get("/model").json()["version"]
@@ -268,7 +268,7 @@ def test_a_deleted_champion_alias_is_a_409(project: Params, tmp_path: Path) -> N
 def test_a_deleted_registry_file_is_not_recreated_and_ready_says_so(project: Params, tmp_path: Path) -> None:
     """MLflow creates an empty registry at a missing SQLite path: the service must not let it."""
     copy = champion_project(project.root.parent / "serving_champion", tmp_path / "deleted")
-    db = Path(copy.tracking_uri.removeprefix("sqlite:///"))
+    db = copy.registry_file
     with _app(copy) as c:
         _wait_for(lambda: c.get("/ready").status_code == 200)
         backup = tmp_path / "backup.db"
@@ -302,7 +302,7 @@ def test_a_real_server_reads_every_restored_registry_file(project: Params, tmp_p
     entry, so it worked once; from the second replacement on, the server read the unlinked file for
     ever (alias moves unseen, a deleted or corrupt registry still "reachable", /ready 200)."""
     copy = champion_project(project.root.parent / "serving_champion", tmp_path / "restored")
-    db = Path(copy.tracking_uri.removeprefix("sqlite:///"))
+    db = copy.registry_file
     with running_server(copy) as server, httpx.Client(base_url=server.url, timeout=30) as c:
         for threshold in (0.3, 0.31):
             newer = _restore_with_new_champion(copy, db, tmp_path, threshold)

@@ -8,9 +8,10 @@ Sources are tried in the order of ``data.source_order`` in params.yaml:
 
 Only a *missing* source falls through to the next: no file at ``data.csv_path``, or a download
 that did not happen (offline, timeout, HTTP error). A file that is there but cannot be read or is
-not the AI4I table (no data rows, a symbolic link to nothing or a link loop included), or a download that arrives but is not the expected zip/table, stops the ingest
-with one line naming the file and the reason, and nothing is written: bad data must never turn
-into simulated data silently. The simulator is used only when ``data.source_order`` lists it.
+not the AI4I table (no data rows, a symbolic link to nothing or a link loop included), or a
+download that arrives but is not the expected zip/table, stops the ingest with one line naming
+the file and the reason, and nothing is written: bad data must never turn into simulated data
+silently. The simulator is used only when ``data.source_order`` lists it.
 
 The raw file is written read-only and never modified afterwards; the manifest gets a row with the
 source. Ingesting again with the same bytes is a no-op; different bytes are refused.

@@ -25,7 +25,7 @@ class SourceMissingError(LookupError):
     """The source is not there (no file, no download): the next configured source may be tried."""
 
 
-def missing_columns(columns: list[str]) -> list[str]:
+def _missing_columns(columns: list[str]) -> list[str]:
     """The AI4I columns not among ``columns`` (names compared without surrounding whitespace)."""
     given = {c.strip() for c in columns}
     return [c for c in schema.ALL_COLUMNS if c not in given]
@@ -43,7 +43,7 @@ def _sniff(payload: bytes) -> None:
     header = next(rows, None)
     if not header:
         raise ValueError("the file is empty (no header)")
-    missing = missing_columns(header)
+    missing = _missing_columns(header)
     if missing:
         raise ValueError(f"missing column(s): {', '.join(missing)}")
     if not any(any(cell.strip() for cell in row) for row in rows):
